@@ -1,0 +1,77 @@
+// Settings come from wrangler.toml [vars] (or `--var NAME:value`) as strings or
+// numbers. Each is optional; a value that is present but not a positive integer
+// is a deployment mistake, so it fails every request loudly instead of being
+// replaced by a default nobody asked for.
+import type { RegionLog } from "./region/RegionLog";
+import type { UserInbox } from "./user/UserInbox";
+
+export interface Env {
+  USERS: DurableObjectNamespace<UserInbox>;
+  REGIONS: DurableObjectNamespace<RegionLog>;
+  ADMIN_TOKEN?: string;
+  CLIENT_JWT_SECRET?: string;
+  PENDING_LIMIT?: string | number;
+  PENDING_TTL_SECONDS?: string | number;
+  UNREAD_LIMIT?: string | number;
+  UNREAD_TTL_SECONDS?: string | number;
+  ANNOUNCEMENT_LIMIT?: string | number;
+  ANNOUNCEMENT_TTL_SECONDS?: string | number;
+  MESSAGE_MAX_BYTES?: string | number;
+  CORS_ORIGINS?: string;
+}
+
+const integerDefaults = {
+  PENDING_LIMIT: 100,
+  PENDING_TTL_SECONDS: 604_800,
+  UNREAD_LIMIT: 1_000,
+  UNREAD_TTL_SECONDS: 2_592_000,
+  ANNOUNCEMENT_LIMIT: 1_000,
+  ANNOUNCEMENT_TTL_SECONDS: 2_592_000,
+  MESSAGE_MAX_BYTES: 8_192,
+} as const;
+
+export type Config = { [K in keyof typeof integerDefaults]: number } & {
+  /** "*" or the exact origins that may call the client routes. */
+  CORS_ORIGINS: "*" | string[];
+};
+
+export class ConfigError extends Error {}
+
+const parsed = new WeakMap<object, Config>();
+
+export function config(env: Env): Config {
+  let found = parsed.get(env);
+  if (!found) {
+    found = parseConfig(env);
+    parsed.set(env, found);
+  }
+  return found;
+}
+
+function parseConfig(env: Env): Config {
+  const integers = Object.fromEntries(
+    Object.entries(integerDefaults).map(([name, fallback]) => {
+      const raw = env[name as keyof typeof integerDefaults];
+      if (raw === undefined || raw === "") return [name, fallback];
+      const value = Number(raw);
+      if (!/^\s*\d+\s*$/.test(String(raw)) || !Number.isSafeInteger(value) || value < 1) {
+        throw new ConfigError(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+      }
+      return [name, value];
+    }),
+  ) as { [K in keyof typeof integerDefaults]: number };
+  return { ...integers, CORS_ORIGINS: parseOrigins(env.CORS_ORIGINS) };
+}
+
+function parseOrigins(raw: string | undefined): Config["CORS_ORIGINS"] {
+  const listed = (raw ?? "*").split(",").map((origin) => origin.trim()).filter(Boolean);
+  if (listed.length === 0 || listed.includes("*")) return "*";
+  for (const origin of listed) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new ConfigError(
+        `CORS_ORIGINS must be "*" or comma-separated origins like https://app.example.com, got ${JSON.stringify(origin)}`,
+      );
+    }
+  }
+  return listed;
+}

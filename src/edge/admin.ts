@@ -1,0 +1,92 @@
+// Publisher routes, behind the admin token: publish, configure and inspect.
+import { Hono } from "hono";
+import * as v from "valibot";
+import {
+  announcementInput,
+  messageContent,
+  messageInput,
+  regionBody,
+  regionId,
+  regionLogQuery,
+  userId,
+} from "../shared/schema";
+import { adminAuth } from "./auth";
+import type { AppEnv } from "./context";
+import { problem } from "./problem";
+import { json, jsonBodyGuard, valid } from "./validation";
+
+const userParam = v.object({ userId });
+const idempotencyHeader = v.object({
+  "idempotency-key": v.optional(
+    v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(255, "must be at most 255 characters")),
+  ),
+});
+
+/** A JSON value in one spelling: keys sorted, so equal bodies compare equal. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+async function sha256Hex(text: string) {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+export const admin = new Hono<AppEnv>()
+  .use(adminAuth, jsonBodyGuard)
+
+  .post(
+    "/users/:userId/messages",
+    valid("param", userParam),
+    valid("header", idempotencyHeader),
+    valid("json", messageInput),
+    async (c) => {
+      const { userId } = c.req.valid("param");
+      const key = c.req.valid("header")["idempotency-key"];
+      const body = c.req.valid("json");
+      const idempotency = key === undefined ? undefined : { key, bodyHash: await sha256Hex(canonicalJson(body)) };
+      const result = await c.env.USERS.getByName(userId).publish(messageContent(body), idempotency);
+      if (result === "conflict") {
+        throw problem(422, "This Idempotency-Key was already used for this user with a different body.");
+      }
+      return c.json(result, 201);
+    },
+  )
+
+  .post("/announcements", valid("json", announcementInput), async (c) => {
+    const { regions, ...message } = c.req.valid("json");
+    const content = messageContent(message);
+    const createdAt = new Date().toISOString();
+    const unique = [...new Set(regions)];
+    const ids = await Promise.all(
+      unique.map((region) => c.env.REGIONS.getByName(region).publish(region, content, createdAt)),
+    );
+    return c.json({ ids: Object.fromEntries(unique.map((region, i) => [region, ids[i]])), createdAt }, 201);
+  })
+
+  .put("/users/:userId/region", valid("param", userParam), valid("json", regionBody), async (c) => {
+    const { userId } = c.req.valid("param");
+    const region = await c.env.USERS.getByName(userId).setRegion(c.req.valid("json").region);
+    return c.json({ userId, region });
+  })
+
+  .get("/users/:userId", valid("param", userParam), async (c) => {
+    const { userId } = c.req.valid("param");
+    return c.json({ userId, ...(await c.env.USERS.getByName(userId).describe()) });
+  })
+
+  .get(
+    "/regions/:regionId/announcements",
+    valid("param", v.object({ regionId })),
+    valid("query", regionLogQuery),
+    async (c) => {
+      const { regionId: region } = c.req.valid("param");
+      const { since, limit } = c.req.valid("query");
+      return c.body(await c.env.REGIONS.getByName(region).list(region, since, limit), 200, json);
+    },
+  );

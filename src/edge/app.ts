@@ -1,0 +1,27 @@
+// The HTTP edge. Order matters: configuration is checked first (a bad deploy
+// fails loudly), CORS wraps the client routes (so their errors carry it), and
+// unknown paths and methods are refused before anyone is asked for a token.
+import { Hono } from "hono";
+import { config } from "../config";
+import { admin } from "./admin";
+import type { AppEnv } from "./context";
+import { clientCors } from "./cors";
+import { inbox } from "./inbox";
+import { onError, problemResponse } from "./problem";
+import { routeGuard, routeMethods } from "./routing";
+
+export const app = new Hono<AppEnv>();
+const methodsAt = routeMethods(app);
+
+app
+  .use(async (c, next) => {
+    config(c.env);
+    await next();
+  })
+  .use("/v1/*", clientCors(methodsAt))
+  .use(routeGuard(methodsAt))
+  .get("/health", (c) => c.json({ ok: true }))
+  .route("/v1/inbox", inbox)
+  .route("/admin/v1", admin)
+  .notFound((c) => problemResponse(404, `There is no route ${c.req.path}.`))
+  .onError(onError);

@@ -1,0 +1,53 @@
+// Who is calling: a client (a user, by JWT) or a publisher (by the admin token).
+// A route whose secret is unset answers 503 rather than letting anyone in.
+import { createMiddleware } from "hono/factory";
+import * as v from "valibot";
+import { regionId, userId } from "../shared/schema";
+import type { AppEnv } from "./context";
+import { verifyHs256 } from "./jwt";
+import { problem } from "./problem";
+
+function bearer(header: string | undefined) {
+  const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
+  return match?.[1];
+}
+
+function missingSecret(name: string) {
+  return problem(503, `${name} is not set: run \`wrangler secret put ${name}\` (or add it to .dev.vars locally).`);
+}
+
+export const clientAuth = createMiddleware<AppEnv>(async (c, next) => {
+  const secret = c.env.CLIENT_JWT_SECRET;
+  if (!secret) throw missingSecret("CLIENT_JWT_SECRET");
+  const token = bearer(c.req.header("Authorization"));
+  if (!token) throw problem(401, "Send a client token: Authorization: Bearer <JWT>.", { headers: { "WWW-Authenticate": "Bearer" } });
+  const verified = await verifyHs256(token, secret);
+  if ("error" in verified) throw problem(401, `Invalid client token: ${verified.error}.`, { headers: { "WWW-Authenticate": "Bearer" } });
+  const { sub, region } = verified.claims;
+  if (!v.is(userId, sub)) throw problem(401, "Invalid client token: sub is not a valid userId.");
+  if (region != null && !v.is(regionId, region)) throw problem(401, "Invalid client token: region is not a valid regionId.");
+  c.set("client", { userId: sub, region: region ?? undefined });
+  await next();
+});
+
+const encoder = new TextEncoder();
+
+/** Compares digests, so neither the length nor the content of the token leaks through timing. */
+async function sameSecret(given: string, expected: string) {
+  const [a, b] = await Promise.all(
+    [given, expected].map((text) => crypto.subtle.digest("SHA-256", encoder.encode(text))),
+  );
+  return crypto.subtle.timingSafeEqual(a!, b!);
+}
+
+export const adminAuth = createMiddleware<AppEnv>(async (c, next) => {
+  const expected = c.env.ADMIN_TOKEN;
+  if (!expected) throw missingSecret("ADMIN_TOKEN");
+  const token = bearer(c.req.header("Authorization"));
+  if (!token || !(await sameSecret(token, expected))) {
+    throw problem(401, "Send the publisher token: Authorization: Bearer <ADMIN_TOKEN>.", {
+      headers: { "WWW-Authenticate": "Bearer" },
+    });
+  }
+  await next();
+});

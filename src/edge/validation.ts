@@ -1,0 +1,48 @@
+// Request bodies and parameters, checked before anything changes: the
+// Content-Type first (415), then the size (413), then the JSON and its schema (400).
+import { sValidator } from "@hono/standard-validator";
+import type { StandardSchemaV1 } from "@standard-schema/spec";
+import { bodyLimit } from "hono/body-limit";
+import { createMiddleware } from "hono/factory";
+import type { ValidationTargets } from "hono";
+import { config } from "../config";
+import type { AppEnv } from "./context";
+import { problem, type FieldError } from "./problem";
+
+export const jsonBodyGuard = createMiddleware<AppEnv>(async (c, next) => {
+  if (c.req.method !== "POST" && c.req.method !== "PUT") return next();
+  const mediaType = c.req.header("Content-Type")?.split(";")[0]?.trim().toLowerCase();
+  if (mediaType !== "application/json") {
+    throw problem(415, "Send the body as JSON with Content-Type: application/json.");
+  }
+  const maxSize = config(c.env).MESSAGE_MAX_BYTES;
+  return bodyLimit({
+    maxSize,
+    onError: () => {
+      throw problem(413, `The request body is larger than MESSAGE_MAX_BYTES (${maxSize} bytes).`);
+    },
+  })(c, next);
+});
+
+function fieldErrors(issues: readonly StandardSchemaV1.Issue[]): FieldError[] {
+  return issues.map((issue) => ({
+    path: (issue.path ?? []).map((key) => String(typeof key === "object" ? key.key : key)).join("."),
+    message: issue.message,
+  }));
+}
+
+const where: Record<string, string> = { json: "body", query: "query", param: "path", header: "headers" };
+
+/** Hono's validator with the contract's 400: a problem listing every invalid field. */
+export const valid = <Target extends keyof ValidationTargets, Schema extends StandardSchemaV1>(
+  target: Target,
+  schema: Schema,
+) =>
+  sValidator(target, schema, (result) => {
+    if (!result.success) {
+      throw problem(400, `The request's ${where[target] ?? target} is invalid.`, { errors: fieldErrors(result.error) });
+    }
+  });
+
+/** Headers for answers whose JSON text a Durable Object built. */
+export const json = { "Content-Type": "application/json" };

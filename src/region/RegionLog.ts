@@ -1,0 +1,115 @@
+// One object per region: it numbers announcements 1, 2, 3 … and answers
+// "newer than X" straight from the primary key.
+//
+// Retained ids are always one contiguous run oldest..head, because retention
+// only ever removes the oldest rows (by count or by age). That makes the count
+// `head - oldest + 1` and lets every read start at `id > X` without a scan.
+import { DurableObject } from "cloudflare:workers";
+import { config, type Env } from "../config";
+import { jsonWithLists, type Announcement, type MessageContent } from "../shared/schema";
+import { startAfter, windowAfter, type ReadFrom, type RegionHead, type StoredAnnouncement } from "./window";
+
+export class RegionLog extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private region: RegionHead;
+  /** Local arrival time of the oldest retained row: the next age-based deadline. */
+  private oldestStoredAt: number | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS announcements (
+        id INTEGER PRIMARY KEY,
+        stored_at INTEGER NOT NULL,
+        message TEXT NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS region (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        epoch TEXT NOT NULL,
+        head INTEGER NOT NULL
+      );
+    `);
+    const saved = this.sql.exec<{ epoch: string; head: number }>("SELECT epoch, head FROM region").toArray()[0];
+    // The epoch is fixed the first time the region is used, read or written.
+    const epoch = saved?.epoch ?? crypto.randomUUID().replaceAll("-", "").slice(0, 16);
+    if (!saved) this.sql.exec("INSERT INTO region (singleton, epoch, head) VALUES (1, ?, 0)", epoch);
+    this.region = { epoch, head: saved?.head ?? 0, oldest: null };
+    this.loadOldest();
+  }
+
+  async publish(regionName: string, content: MessageContent, createdAt: string): Promise<number> {
+    this.dropExpired();
+    const wasEmpty = this.region.oldest === null;
+    const id = this.region.head + 1;
+    const announcement: Announcement = { id, region: regionName, ...content, createdAt };
+    this.sql.exec(
+      "INSERT INTO announcements (id, stored_at, message) VALUES (?, ?, ?)",
+      id,
+      Date.now(),
+      JSON.stringify(announcement),
+    );
+    this.sql.exec("UPDATE region SET head = ?", id);
+    this.region.head = id;
+    const { ANNOUNCEMENT_LIMIT } = config(this.env);
+    const overflow = id - (this.region.oldest ?? id) + 1 > ANNOUNCEMENT_LIMIT;
+    if (overflow) this.sql.exec("DELETE FROM announcements WHERE id <= ?", id - ANNOUNCEMENT_LIMIT);
+    if (wasEmpty || overflow) await this.oldestChanged();
+    return id;
+  }
+
+  /** The message request's view: announcements after the reader's cursor, with gap and reset. */
+  read(from: ReadFrom, limit: number) {
+    this.dropExpired();
+    const start = startAfter(this.region, from);
+    return windowAfter(this.region, start, this.rowsAfter(start.after, limit + 1), limit);
+  }
+
+  /** The publisher's view as a JSON text: what is retained after `since`, plus the region's bounds. */
+  list(regionName: string, since: number, limit: number): string {
+    this.dropExpired();
+    const rows = this.rowsAfter(since, limit).map((row) => row.message);
+    return jsonWithLists({ announcements: rows }, { region: regionName, ...this.region });
+  }
+
+  async alarm() {
+    this.dropExpired();
+    await this.oldestChanged();
+  }
+
+  private rowsAfter(after: number, limit: number): StoredAnnouncement[] {
+    return this.sql
+      .exec<StoredAnnouncement>("SELECT id, message FROM announcements WHERE id > ? ORDER BY id LIMIT ?", after, limit)
+      .toArray();
+  }
+
+  /**
+   * Removes announcements older than the TTL. Rows arrive in id order, so the
+   * expired ones are a prefix; checked on every call so that a late alarm
+   * never lets a reader see an expired announcement.
+   */
+  private dropExpired() {
+    const cutoff = Date.now() - config(this.env).ANNOUNCEMENT_TTL_SECONDS * 1000;
+    if (this.oldestStoredAt === null || this.oldestStoredAt > cutoff) return;
+    const firstLive = this.sql
+      .exec<{ id: number }>("SELECT id FROM announcements WHERE stored_at > ? ORDER BY id LIMIT 1", cutoff)
+      .toArray()[0];
+    this.sql.exec("DELETE FROM announcements WHERE id < ?", firstLive?.id ?? this.region.head + 1);
+    this.loadOldest();
+  }
+
+  private loadOldest() {
+    const oldest = this.sql
+      .exec<{ id: number; stored_at: number }>("SELECT id, stored_at FROM announcements ORDER BY id LIMIT 1")
+      .toArray()[0];
+    this.region.oldest = oldest?.id ?? null;
+    this.oldestStoredAt = oldest?.stored_at ?? null;
+  }
+
+  /** The alarm always points at the moment the oldest retained announcement expires. */
+  private async oldestChanged() {
+    this.loadOldest();
+    if (this.oldestStoredAt === null) return this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.setAlarm(this.oldestStoredAt + config(this.env).ANNOUNCEMENT_TTL_SECONDS * 1000);
+  }
+}

@@ -1,0 +1,120 @@
+// The contract's vocabulary as valibot schemas. Every request the edge accepts is
+// checked against one of these, and the TypeScript types below are derived from
+// them, so a rule is written once.
+import * as v from "valibot";
+
+export const userId = v.pipe(
+  v.string(),
+  v.regex(/^[A-Za-z0-9._:@-]{1,128}$/, "must be 1-128 characters of A-Za-z0-9._:@-"),
+);
+export const regionId = v.pipe(
+  v.string(),
+  v.regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 characters of A-Za-z0-9._-"),
+);
+
+const count = v.pipe(v.number(), v.safeInteger("must be an integer"), v.minValue(0));
+const seq = v.pipe(v.number(), v.safeInteger("must be an integer"), v.minValue(1));
+const jsonObject = v.pipe(
+  v.record(v.string(), v.unknown()),
+  v.check((value) => !Array.isArray(value), "must be a JSON object"),
+);
+
+// Absent and null mean the same for the optional parts of a message.
+const messageFields = {
+  title: v.nullish(v.pipe(v.string(), v.maxLength(256, "must be at most 256 characters"))),
+  body: v.pipe(v.string(), v.minLength(1, "must be a non-empty string")),
+  data: v.nullish(jsonObject),
+};
+
+export const messageInput = v.strictObject(messageFields);
+export type MessageInput = v.InferOutput<typeof messageInput>;
+
+export const announcementInput = v.strictObject({
+  regions: v.pipe(
+    v.array(regionId),
+    v.minLength(1, "must name at least one region"),
+    v.maxLength(100, "must name at most 100 regions"),
+  ),
+  ...messageFields,
+});
+
+export const ackBody = v.strictObject({ upTo: count });
+
+export const readBody = v.pipe(
+  v.strictObject({
+    seqs: v.optional(
+      v.pipe(
+        v.array(seq),
+        v.minLength(1, "must list at least one seq"),
+        v.maxLength(500, "must list at most 500 seqs"),
+      ),
+    ),
+    upTo: v.optional(count),
+  }),
+  v.forward(
+    v.check(
+      (body) => (body.seqs === undefined) !== (body.upTo === undefined),
+      "give either seqs or upTo, not both",
+    ),
+    ["seqs"],
+  ),
+);
+export type ReadReceipt = { seqs: number[] } | { upTo: number };
+
+export const regionBody = v.strictObject({ region: v.nullable(regionId) });
+
+// Query parameters arrive as strings; these parse them into numbers and flags.
+const queryInteger = (min: number, max: number) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^\d{1,16}$/, "must be an integer"),
+    v.transform(Number),
+    v.safeInteger("must be an integer"),
+    v.minValue(min, `must be at least ${min}`),
+    v.maxValue(max, `must be at most ${max}`),
+  );
+const limit = v.optional(queryInteger(1, 500), "100");
+
+export const inboxQuery = v.object({
+  region: v.optional(regionId),
+  since: v.optional(queryInteger(0, Number.MAX_SAFE_INTEGER)),
+  epoch: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
+  ack: v.optional(queryInteger(0, Number.MAX_SAFE_INTEGER)),
+  consume: v.optional(
+    v.pipe(
+      v.picklist(["true", "false"], "must be true or false"),
+      v.transform((flag) => flag === "true"),
+    ),
+    "false",
+  ),
+  limit,
+});
+export type InboxQuery = v.InferOutput<typeof inboxQuery>;
+
+export const limitQuery = v.object({ limit });
+
+export const regionLogQuery = v.object({
+  since: v.optional(queryInteger(0, Number.MAX_SAFE_INTEGER), "0"),
+  limit,
+});
+
+// What comes back out.
+/** A message as published, with absent parts left out rather than kept as null. */
+export type MessageContent = { title?: string; body: string; data?: Record<string, unknown> };
+export type PersonalMessage = { seq: number } & MessageContent & { createdAt: string };
+export type Announcement = { id: number; region: string } & MessageContent & { createdAt: string };
+
+export function messageContent({ title, body, data }: MessageInput): MessageContent {
+  return { ...(title != null && { title }), body, ...(data != null && { data }) };
+}
+
+/**
+ * Messages are stored as the JSON text they are sent as, and travel as that
+ * text from storage to the wire: a poll never parses or re-serialises them.
+ * This splices such texts into an answer whose other fields are plain values.
+ */
+export function jsonWithLists(lists: Record<string, string[]>, rest: object): string {
+  const spliced = Object.entries(lists).map(([name, texts]) => `${JSON.stringify(name)}:[${texts.join(",")}]`);
+  const tail = JSON.stringify(rest).slice(1);
+  return `{${spliced.join(",")}${tail === "}" ? "}" : `,${tail}`}`;
+}
