@@ -1,0 +1,28 @@
+// npm run dev [-- wrangler dev options]: local postbox on `wrangler dev`, with
+// local Durable Object storage. Creates .dev.vars with fresh secrets on first run.
+import { spawn } from "node:child_process";
+import { ensureDevVars } from "./dev-vars.mjs";
+
+const args = process.argv.slice(2);
+const portAt = args.findIndex((arg) => arg === "--port" || arg.startsWith("--port="));
+const port = portAt < 0 ? "8787" : args[portAt].includes("=") ? args[portAt].split("=")[1] : args[portAt + 1];
+const base = `http://localhost:${port}`;
+
+if (ensureDevVars()) console.log("Created .dev.vars with a fresh ADMIN_TOKEN and CLIENT_JWT_SECRET (git-ignored).");
+console.log(`
+postbox will listen on ${base}. In another shell:
+  source .dev.vars                          # ADMIN_TOKEN and CLIENT_JWT_SECRET
+  TOKEN=$(npm run -s token -- alice)        # a client token for user "alice"
+  curl -X POST ${base}/admin/v1/users/alice/messages \\
+    -H "Authorization: Bearer $ADMIN_TOKEN" -H "Content-Type: application/json" -d '{"body":"hello"}'
+  curl ${base}/v1/inbox -H "Authorization: Bearer $TOKEN"
+More in README.md.
+`);
+
+// npm puts node_modules/.bin (wrangler, and Node 22 for it) first on PATH.
+const child = spawn("wrangler", ["dev", ...args], {
+  stdio: "inherit",
+  env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+});
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
+child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
