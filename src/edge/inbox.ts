@@ -1,6 +1,5 @@
 // Client routes: a user, authenticated by JWT, reads and acknowledges their inbox.
 import { Hono } from "hono";
-import * as v from "valibot";
 import { ackBody, inboxQuery, limitQuery, readBody } from "../shared/schema";
 import { clientAuth } from "./auth";
 import type { AppEnv } from "./context";
@@ -32,9 +31,7 @@ export const inbox = new Hono<AppEnv>()
   })
 
   .post("/read", valid("json", readBody), async (c) => {
-    const body = c.req.valid("json") as v.InferOutput<typeof readBody>;
-    const receipt = body.seqs ? { seqs: body.seqs } : { upTo: body.upTo! };
-    return c.json(await c.env.USERS.getByName(c.get("client").userId).markRead(receipt));
+    return c.json(await c.env.USERS.getByName(c.get("client").userId).markRead(c.req.valid("json")));
   })
 
   .get("/unread", valid("query", limitQuery), async (c) => {

@@ -58,8 +58,11 @@ export const readBody = v.pipe(
     ),
     ["seqs"],
   ),
+  v.transform((body): { seqs: number[] } | { upTo: number } =>
+    body.seqs ? { seqs: body.seqs } : { upTo: body.upTo as number },
+  ),
 );
-export type ReadReceipt = { seqs: number[] } | { upTo: number };
+export type ReadReceipt = v.InferOutput<typeof readBody>;
 
 export const regionBody = v.strictObject({ region: v.nullable(regionId) });
 

@@ -143,10 +143,13 @@ export class UserInbox extends DurableObject<Env> {
   /** A read receipt: the messages are read, so they are neither unread nor pending any more. */
   async markRead(receipt: ReadReceipt) {
     this.expireDue();
-    const where = "upTo" in receipt ? "seq <= ?" : `seq IN (${receipt.seqs.map(() => "?").join(",")})`;
-    const args = "upTo" in receipt ? [receipt.upTo] : receipt.seqs;
-    this.removePending(where, ...args);
-    const removed = this.sql.exec(`DELETE FROM unread WHERE ${where} RETURNING seq`, ...args).toArray().length;
+    // One JSON parameter rather than one per seq: bound parameters per statement are limited.
+    const [where, arg] =
+      "upTo" in receipt
+        ? ["seq <= ?", receipt.upTo]
+        : ["seq IN (SELECT value FROM json_each(?))", JSON.stringify(receipt.seqs)];
+    this.removePending(where, arg);
+    const removed = this.sql.exec(`DELETE FROM unread WHERE ${where} RETURNING seq`, arg).toArray().length;
     await this.state.save({ unreadCount: this.state.values.unreadCount - removed });
     return { unread: this.state.values.unreadCount };
   }
@@ -210,8 +213,8 @@ export class UserInbox extends DurableObject<Env> {
       .toArray().length;
   }
 
-  private removePending(where: string, ...args: number[]) {
-    const removed = this.sql.exec(`DELETE FROM pending WHERE ${where} RETURNING seq`, ...args).toArray().length;
+  private removePending(where: string, arg: number | string) {
+    const removed = this.sql.exec(`DELETE FROM pending WHERE ${where} RETURNING seq`, arg).toArray().length;
     this.state.values.pendingCount -= removed;
   }
 
