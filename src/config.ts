@@ -60,10 +60,11 @@ function parseConfig(env: Env): Config {
       return [name, value];
     }),
   ) as { [K in keyof typeof integerDefaults]: number };
-  return { ...integers, CORS_ORIGINS: parseOrigins(env.CORS_ORIGINS) };
+  return { ...integers, CORS_ORIGINS: corsOrigins(env) };
 }
 
-function parseOrigins(raw: string | undefined): Config["CORS_ORIGINS"] {
+/** Read on its own too, so that CORS headers reach even the answer that reports a bad setting. */
+export function corsOrigins({ CORS_ORIGINS: raw }: Env): Config["CORS_ORIGINS"] {
   const listed = (raw ?? "*").split(",").map((origin) => origin.trim()).filter(Boolean);
   if (listed.length === 0 || listed.includes("*")) return "*";
   for (const origin of listed) {

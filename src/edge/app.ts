@@ -1,6 +1,7 @@
-// The HTTP edge. Order matters: configuration is checked first (a bad deploy
-// fails loudly), CORS wraps the client routes (so their errors carry it), and
-// unknown paths and methods are refused before anyone is asked for a token.
+// The HTTP edge. Order matters: CORS wraps the client routes (so every answer,
+// errors included, carries it), configuration is checked next (a bad deploy
+// fails loudly), and unknown paths and methods are refused before anyone is
+// asked for a token.
 import { Hono } from "hono";
 import { config } from "../config";
 import { admin } from "./admin";
@@ -14,11 +15,11 @@ export const app = new Hono<AppEnv>();
 const methodsAt = routeMethods(app);
 
 app
+  .use("/v1/*", clientCors(methodsAt))
   .use(async (c, next) => {
     config(c.env);
     await next();
   })
-  .use("/v1/*", clientCors(methodsAt))
   .use(routeGuard(methodsAt))
   .get("/health", (c) => c.json({ ok: true }))
   .route("/v1/inbox", inbox)

@@ -2,13 +2,13 @@
 // are answered before authentication; every answer, errors included, carries
 // the headers when the origin is allowed, and none when it is not.
 import { createMiddleware } from "hono/factory";
-import { config } from "../config";
+import { config, corsOrigins } from "../config";
 import type { AppEnv } from "./context";
 import type { MethodsAt } from "./routing";
 
 export const clientCors = (methodsAt: MethodsAt) =>
   createMiddleware<AppEnv>(async (c, next) => {
-    const origins = config(c.env).CORS_ORIGINS;
+    const origins = corsOrigins(c.env);
     const origin = c.req.header("Origin");
     const allowed = origins === "*" ? "*" : origin && origins.includes(origin) ? origin : null;
     const headers: Record<string, string> = allowed
@@ -21,6 +21,7 @@ export const clientCors = (methodsAt: MethodsAt) =>
 
     const methods = methodsAt(c.req.path);
     if (c.req.method === "OPTIONS" && methods.length > 0) {
+      config(c.env); // a misconfigured Worker answers even a preflight with the error
       return c.body(null, 204, {
         ...headers,
         ...(allowed && {

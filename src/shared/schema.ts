@@ -14,9 +14,12 @@ export const regionId = v.pipe(
 
 const count = v.pipe(v.number(), v.safeInteger("must be an integer"), v.minValue(0));
 const seq = v.pipe(v.number(), v.safeInteger("must be an integer"), v.minValue(1));
-const jsonObject = v.pipe(
-  v.record(v.string(), v.unknown()),
-  v.check((value) => !Array.isArray(value), "must be a JSON object"),
+// Checked in place rather than with v.record, which copies the object, turns
+// arrays into objects and drops keys such as "constructor": data must come back
+// exactly as published.
+const jsonObject = v.custom<Record<string, unknown>>(
+  (value) => typeof value === "object" && value !== null && !Array.isArray(value),
+  "must be a JSON object",
 );
 
 // Absent and null mean the same for the optional parts of a message.
