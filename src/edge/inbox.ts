@@ -11,17 +11,11 @@ export const inbox = new Hono<AppEnv>()
 
   .get("/", valid("query", inboxQuery), async (c) => {
     const client = c.get("client");
-    const { region, since, epoch, ...rest } = c.req.valid("query");
+    const { region, ...query } = c.req.valid("query");
     if (client.region && region && region !== client.region) {
       throw problem(403, `This token is pinned to region ${client.region}; it cannot read region ${region}.`);
     }
-    const answer = await c.env.USERS.getByName(client.userId).poll({
-      region: client.region ?? region,
-      since,
-      // An epoch only qualifies the client's own cursor.
-      epoch: since === undefined ? undefined : epoch,
-      ...rest,
-    });
+    const answer = await c.env.USERS.getByName(client.userId).poll({ region: client.region ?? region, ...query });
     return c.body(answer, 200, json);
   })
 

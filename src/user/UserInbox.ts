@@ -15,6 +15,7 @@ export interface PollRequest {
   /** The region named by the token or the request; undefined falls back to the stored one. */
   region?: string;
   since?: number;
+  /** Qualifies `since` only; ignored without it. */
   epoch?: string;
   ack?: number;
   consume: boolean;
