@@ -45,19 +45,20 @@ export class UserInbox extends DurableObject<Env> {
 
   async publish(content: MessageContent, idempotency?: IdempotencyKey): Promise<PublishResult | "conflict"> {
     this.expireDue();
+    const now = Date.now();
     if (idempotency) {
       const earlier = this.sql
         .exec<{ body_hash: string; result: string }>(
           "SELECT body_hash, result FROM idempotency WHERE key = ? AND stored_at > ?",
           idempotency.key,
-          Date.now() - IDEMPOTENCY_TTL_MS,
+          now - IDEMPOTENCY_TTL_MS,
         )
         .toArray()[0];
       if (earlier) return earlier.body_hash === idempotency.bodyHash ? JSON.parse(earlier.result) : "conflict";
     }
-    const { PENDING_LIMIT, UNREAD_LIMIT } = config(this.env);
+    const { PENDING_LIMIT, UNREAD_LIMIT, PENDING_TTL_SECONDS, UNREAD_TTL_SECONDS } = config(this.env);
     const seq = this.state.values.lastSeq + 1;
-    const createdAt = new Date().toISOString();
+    const createdAt = new Date(now).toISOString();
     const message = JSON.stringify({ seq, ...content, createdAt } satisfies PersonalMessage);
     this.sql.exec("INSERT INTO pending (seq, message) VALUES (?, ?)", seq, message);
     this.sql.exec("INSERT INTO unread (seq, message) VALUES (?, ?)", seq, message);
@@ -70,7 +71,7 @@ export class UserInbox extends DurableObject<Env> {
         idempotency.key,
         idempotency.bodyHash,
         JSON.stringify(result),
-        Date.now(),
+        now,
       );
     }
     const { values } = this.state;
@@ -79,9 +80,9 @@ export class UserInbox extends DurableObject<Env> {
       pendingCount: values.pendingCount + 1 - evicted,
       unreadCount: values.unreadCount + 1 - evictedUnread,
       dropped: values.dropped + evicted,
-      pendingExpiresAt: Date.now() + config(this.env).PENDING_TTL_SECONDS * 1000,
-      unreadExpiresAt: Date.now() + config(this.env).UNREAD_TTL_SECONDS * 1000,
-      idempotencyExpiresAt: values.idempotencyExpiresAt ?? (idempotency ? Date.now() + IDEMPOTENCY_TTL_MS : null),
+      pendingExpiresAt: now + PENDING_TTL_SECONDS * 1000,
+      unreadExpiresAt: now + UNREAD_TTL_SECONDS * 1000,
+      idempotencyExpiresAt: values.idempotencyExpiresAt ?? (idempotency ? now + IDEMPOTENCY_TTL_MS : null),
     });
     return result;
   }
