@@ -240,7 +240,7 @@ describe("GET /admin/v1/regions/{regionId}/announcements", () => {
         const answer = JSON.parse(instance.list(region, 597, 100)) as RegionLogAnswer;
         expect(answer.announcements.map((a) => a.id)).toEqual([598, 599, 600]);
         const readAnswer = instance.read({ since: 598 }, 100);
-        expect(readAnswer.announcements.map((text) => (JSON.parse(text) as Announcement).id)).toEqual([599, 600]);
+        expect(readAnswer.announcements.map((row) => (JSON.parse(row.message) as Announcement).id)).toEqual([599, 600]);
       } finally {
         sql.exec = original;
       }

@@ -1,11 +1,14 @@
 // One object per region: it numbers announcements 1, 2, 3 … and answers
-// "newer than X" straight from the primary key.
+// "newer than X" straight from the primary key. It also pushes each new
+// announcement to the users that hold a live connection for the region (its
+// followers), and only to them: a publish costs nothing per offline user.
 //
 // Retained ids are always one contiguous run oldest..head, because retention
 // only ever removes the oldest rows (by count or by age). That makes the count
 // `head - oldest + 1` and lets every read start at `id > X` without a scan.
 import { DurableObject } from "cloudflare:workers";
 import { config, type Env } from "../config";
+import type { UserInbox } from "../user/UserInbox";
 import { jsonWithLists, type Announcement, type MessageContent } from "../shared/schema";
 import { startAfter, windowAfter, type ReadFrom, type RegionHead, type StoredAnnouncement } from "./window";
 
@@ -14,6 +17,8 @@ export class RegionLog extends DurableObject<Env> {
   private region: RegionHead;
   /** Local arrival time of the oldest retained row: the next age-based deadline. */
   private oldestStoredAt: number | null = null;
+  /** Users with a live connection following this region, with their stubs (one stub keeps calls in order). */
+  private readonly followers = new Map<string, DurableObjectStub<UserInbox>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -24,6 +29,7 @@ export class RegionLog extends DurableObject<Env> {
         stored_at INTEGER NOT NULL,
         message TEXT NOT NULL
       );
+      CREATE TABLE IF NOT EXISTS followers (user TEXT PRIMARY KEY);
       CREATE TABLE IF NOT EXISTS region (
         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
         epoch TEXT NOT NULL,
@@ -36,6 +42,7 @@ export class RegionLog extends DurableObject<Env> {
     if (!saved) this.sql.exec("INSERT INTO region (singleton, epoch, head) VALUES (1, ?, 0)", epoch);
     this.region = { epoch, head: saved?.head ?? 0, oldest: null };
     this.loadOldest();
+    for (const { user } of this.sql.exec<{ user: string }>("SELECT user FROM followers")) this.addFollower(user);
   }
 
   async publish(regionName: string, content: MessageContent, createdAt: string): Promise<number> {
@@ -43,23 +50,25 @@ export class RegionLog extends DurableObject<Env> {
     const wasEmpty = this.region.oldest === null;
     const id = this.region.head + 1;
     const announcement: Announcement = { id, region: regionName, ...content, createdAt };
-    this.sql.exec(
-      "INSERT INTO announcements (id, stored_at, message) VALUES (?, ?, ?)",
-      id,
-      Date.now(),
-      JSON.stringify(announcement),
-    );
+    const message = JSON.stringify(announcement);
+    this.sql.exec("INSERT INTO announcements (id, stored_at, message) VALUES (?, ?, ?)", id, Date.now(), message);
     this.sql.exec("UPDATE region SET head = ?", id);
     this.region.head = id;
     const { ANNOUNCEMENT_LIMIT } = config(this.env);
     const overflow = id - (this.region.oldest ?? id) + 1 > ANNOUNCEMENT_LIMIT;
     if (overflow) this.sql.exec("DELETE FROM announcements WHERE id <= ?", id - ANNOUNCEMENT_LIMIT);
     if (wasEmpty || overflow) await this.oldestChanged();
+    this.push(regionName, { id, message });
     return id;
   }
 
-  /** The message request's view: announcements after the reader's cursor, with gap and reset. */
-  read(from: ReadFrom, limit: number) {
+  /**
+   * The message request's view: announcements after the reader's cursor, with
+   * gap and reset. A `follower` (a user opening a live connection) is pushed
+   * every announcement after this read.
+   */
+  read(from: ReadFrom, limit: number, follower?: string) {
+    if (follower !== undefined) this.follow(follower);
     this.dropExpired();
     const start = startAfter(this.region, from);
     return windowAfter(this.region, start, this.rowsAfter(start.after, limit + 1), limit);
@@ -72,9 +81,37 @@ export class RegionLog extends DurableObject<Env> {
     return jsonWithLists({ announcements: rows }, { region: regionName, ...this.region });
   }
 
+  follow(user: string) {
+    if (this.followers.has(user)) return;
+    this.sql.exec("INSERT OR IGNORE INTO followers (user) VALUES (?)", user);
+    this.addFollower(user);
+  }
+
+  unfollow(user: string) {
+    this.sql.exec("DELETE FROM followers WHERE user = ?", user);
+    this.followers.delete(user);
+  }
+
   async alarm() {
     this.dropExpired();
     await this.oldestChanged();
+  }
+
+  private addFollower(user: string) {
+    this.followers.set(user, this.env.USERS.getByName(user));
+  }
+
+  /**
+   * Pushes a new announcement to every follower without awaiting them: the
+   * publish answers at once, and a slow or failing user delays no one.
+   */
+  private push(regionName: string, announcement: StoredAnnouncement) {
+    for (const [user, inbox] of this.followers) {
+      inbox.deliverAnnouncement(regionName, announcement).then(
+        (listening) => listening || this.unfollow(user),
+        (error) => console.error(`postbox: pushing to ${user} failed`, error),
+      );
+    }
   }
 
   private rowsAfter(after: number, limit: number): StoredAnnouncement[] {

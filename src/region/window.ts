@@ -16,8 +16,8 @@ export type StoredAnnouncement = { id: number; message: string };
 
 export interface AnnouncementWindow {
   epoch: string;
-  /** JSON texts, oldest first. */
-  announcements: string[];
+  /** Oldest first. */
+  announcements: StoredAnnouncement[];
   /** Highest id returned, or the head when none is: never past an id the reader was not given. */
   cursor: number;
   more: boolean;
@@ -43,7 +43,7 @@ export function windowAfter(
   const firstKept = region.oldest ?? region.head + 1;
   return {
     epoch: region.epoch,
-    announcements: page.map((row) => row.message),
+    announcements: page,
     cursor: page.at(-1)?.id ?? region.head,
     more: rows.length > limit,
     gap: region.head > start.after && firstKept > start.after + 1,

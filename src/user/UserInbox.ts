@@ -1,14 +1,28 @@
 // One object per user: the pending set (not yet received), the unread set (not
 // yet read), the announcement cursor per region, and publishers' idempotency keys.
 //
+// It also holds the user's live connections (hibernatable WebSockets) and
+// sends each of them every new personal message and, for the region it
+// follows, every new announcement.
+//
 // The object is single-threaded and every change below is synchronous SQL, so
-// each method sees and leaves one consistent state. The only await that lets
-// other requests in is the call to the region in poll(); everything that
-// depends on the pending set happens after it.
+// each method sees and leaves one consistent state. The only awaits that let
+// other requests in are calls to a region; everything that depends on the
+// pending set, and every live socket's acceptance, happens after them.
 import { DurableObject } from "cloudflare:workers";
+import * as v from "valibot";
 import { config, type Env } from "../config";
-import type { ReadFrom } from "../region/window";
-import { jsonWithLists, type MessageContent, type PersonalMessage, type ReadReceipt } from "../shared/schema";
+import type { AnnouncementWindow, ReadFrom, StoredAnnouncement } from "../region/window";
+import { announcementFrame, catchupFrame, frame, personalFrame } from "../shared/frames";
+import {
+  ackBody,
+  jsonWithLists,
+  readBody,
+  type MessageContent,
+  type PersonalMessage,
+  type ReadReceipt,
+} from "../shared/schema";
+import { connectionOf, parseEventId, send, type Connection } from "./connection";
 import { IDEMPOTENCY_TTL_MS, InboxState } from "./state";
 
 export interface PollRequest {
@@ -22,12 +36,20 @@ export interface PollRequest {
   limit: number;
 }
 
+/** A live connection request, forwarded by the Worker in the LIVE_HEADER of the upgrade. */
+export type LiveRequest = PollRequest & { sse: boolean; lastEventId?: string };
+export const LIVE_HEADER = "X-Postbox-Live";
+
 export type PublishResult = { seq: number; createdAt: string; evicted: number };
 export type IdempotencyKey = { key: string; bodyHash: string };
 
 export class UserInbox extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly state: InboxState;
+  /** Announcement deliveries run one after another, so frames of one region stay in id order. */
+  private delivering: Promise<void> = Promise.resolve();
+  /** Newest announcement id a region pushed while this instance was awake, to catch a push that beat a connect. */
+  private readonly pushed = new Map<string, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -41,6 +63,12 @@ export class UserInbox extends DurableObject<Env> {
       );
     `);
     this.state = new InboxState(ctx);
+    // Answered by the runtime without waking the object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
+  }
+
+  private get userId() {
+    return this.ctx.id.name!;
   }
 
   async publish(content: MessageContent, idempotency?: IdempotencyKey): Promise<PublishResult | "conflict"> {
@@ -75,7 +103,7 @@ export class UserInbox extends DurableObject<Env> {
       );
     }
     const { values } = this.state;
-    await this.state.save({
+    this.state.save({
       lastSeq: seq,
       pendingCount: values.pendingCount + 1 - evicted,
       unreadCount: values.unreadCount + 1 - evictedUnread,
@@ -84,15 +112,24 @@ export class UserInbox extends DurableObject<Env> {
       unreadExpiresAt: now + UNREAD_TTL_SECONDS * 1000,
       idempotencyExpiresAt: values.idempotencyExpiresAt ?? (idempotency ? now + IDEMPOTENCY_TTL_MS : null),
     });
+    for (const socket of this.ctx.getWebSockets()) {
+      send(socket, { ...connectionOf(socket), seq }, "personal", personalFrame(message));
+    }
     return result;
   }
 
   /** The message request, answered as JSON text: pending personal messages plus announcements after the cursor. */
   async poll(request: PollRequest) {
     const region = request.region ?? this.state.values.region;
-    const window = region === null ? null : await this.readRegion(region, request);
+    const window = region === null ? null : await this.readRegion(region, this.cursorFor(region, request), request.limit);
+    return this.answer(request, region, window);
+  }
 
-    // From here on nothing awaits until the state is saved: one consistent step.
+  /**
+   * Builds the answer once the region has replied. Nothing here awaits: ack,
+   * the pending read, consume, the cursor and `dropped` change in one step.
+   */
+  private answer(request: PollRequest, region: string | null, window: AnnouncementWindow | null) {
     this.expireDue();
     if (request.ack !== undefined) this.removePending("seq <= ?", request.ack);
     const rows = this.sql
@@ -103,8 +140,11 @@ export class UserInbox extends DurableObject<Env> {
     if (request.consume && lastSeq !== null) this.removePending("seq <= ?", lastSeq);
     if (region !== null && window) this.storeCursor(region, window.epoch, window.cursor);
     const dropped = this.state.values.dropped;
-    await this.state.save({ dropped: 0 });
-    const lists = { personal: personal.map((row) => row.message), announcements: window?.announcements ?? [] };
+    this.state.save({ dropped: 0 });
+    const lists = {
+      personal: personal.map((row) => row.message),
+      announcements: window?.announcements.map((row) => row.message) ?? [],
+    };
     return jsonWithLists(lists, {
       region,
       cursor: window?.cursor ?? null,
@@ -117,12 +157,167 @@ export class UserInbox extends DurableObject<Env> {
     });
   }
 
-  /** Reads the region from the client's cursor, else the stored one; a user with neither starts at the head. */
-  private readRegion(region: string, request: PollRequest) {
-    const stored = this.cursorIn(region);
-    const from: ReadFrom =
-      request.since !== undefined ? { since: request.since, epoch: request.epoch } : (stored ?? null);
-    return this.env.REGIONS.getByName(region).read(from, request.limit);
+  /** The client's own cursor, else the stored one; a user with neither starts at the head (null). */
+  private cursorFor(region: string, request: PollRequest): ReadFrom {
+    if (request.since !== undefined) return { since: request.since, epoch: request.epoch };
+    return this.cursorIn(region) ?? null;
+  }
+
+  private readRegion(region: string, from: ReadFrom, limit: number, follow = false) {
+    return this.env.REGIONS.getByName(region).read(from, limit, follow ? this.userId : undefined);
+  }
+
+  // ---- live delivery -------------------------------------------------------
+
+  /**
+   * A live connection. The Worker forwards the upgrade here so the socket is
+   * accepted with the hibernation API: an idle connection costs nothing.
+   * A new connection gets the catch-up frame; an SSE reconnect with a
+   * Last-Event-ID gets every event after that one instead.
+   */
+  async fetch(request: Request) {
+    const live = JSON.parse(request.headers.get(LIVE_HEADER)!) as LiveRequest;
+    const region = live.region ?? this.state.values.region;
+    const resumeAt = live.sse ? parseEventId(live.lastEventId) : null;
+    const from: ReadFrom = resumeAt ? { since: resumeAt.cursor, epoch: resumeAt.epoch } : null;
+    // Following the region starts with this read, so no announcement falls between it and the socket.
+    const window =
+      region === null
+        ? null
+        : resumeAt
+          ? await this.readRegion(region, from, config(this.env).ANNOUNCEMENT_LIMIT, true)
+          : await this.readRegion(region, this.cursorFor(region, live), live.limit, true);
+
+    // From here on nothing awaits: what is sent below and what arrives later do not overlap.
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    this.ctx.acceptWebSocket(server, region === null ? [] : [region]);
+    const connection: Connection = {
+      region,
+      epoch: window?.epoch ?? null,
+      cursor: resumeAt?.cursor ?? window?.cursor ?? 0,
+      seq: this.state.values.lastSeq,
+      sse: live.sse,
+    };
+    if (resumeAt) this.replay(server, connection, resumeAt.seq, window);
+    else send(server, connection, "catchup", catchupFrame(this.answer(live, region, window)));
+    if (region !== null && (this.pushed.get(region) ?? 0) > connection.cursor) void this.deliverAnnouncements(region);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** An SSE reconnect: pending messages after `afterSeq`, then the announcements after its cursor. */
+  private replay(socket: WebSocket, connection: Connection, afterSeq: number, window: AnnouncementWindow | null) {
+    this.expireDue();
+    const pending = this.sql
+      .exec<{ seq: number; message: string }>("SELECT seq, message FROM pending WHERE seq > ? ORDER BY seq", afterSeq)
+      .toArray();
+    for (const { seq, message } of pending) send(socket, { ...connection, seq }, "personal", personalFrame(message));
+    if (window) this.sendAnnouncements(socket, connection, window);
+    else socket.serializeAttachment(connection);
+    this.state.save({});
+  }
+
+  /** Called by a region this user follows, for each new announcement. Answers whether anyone still listens. */
+  async deliverAnnouncement(region: string, announcement: StoredAnnouncement) {
+    if (this.openSockets(region).length === 0) return false;
+    this.pushed.set(region, Math.max(announcement.id, this.pushed.get(region) ?? 0));
+    await this.deliverAnnouncements(region, announcement);
+    return true;
+  }
+
+  /**
+   * Brings every socket following `region` up to date. The pushed announcement
+   * is enough when it is the next one a socket needs; otherwise (a push was
+   * missed, or beat the connect) the socket's gap is read from the region.
+   */
+  private deliverAnnouncements(region: string, pushed?: StoredAnnouncement) {
+    const run = async () => {
+      for (const socket of this.openSockets(region)) {
+        const { cursor, epoch } = connectionOf(socket);
+        if (pushed && pushed.id <= cursor) continue;
+        if (pushed?.id === cursor + 1 && epoch !== null) {
+          const next = { announcements: [pushed], cursor: pushed.id, epoch, reset: false };
+          this.sendAnnouncements(socket, connectionOf(socket), next);
+          continue;
+        }
+        const from = { since: cursor, epoch: epoch ?? undefined };
+        const window = await this.readRegion(region, from, config(this.env).ANNOUNCEMENT_LIMIT);
+        // Read the attachment again: personal frames may have been sent during the await.
+        this.sendAnnouncements(socket, connectionOf(socket), window);
+      }
+    };
+    this.delivering = this.delivering.then(run).catch((error) => console.error("postbox: live delivery failed", error));
+    return this.delivering;
+  }
+
+  /** Sends the window's announcements that the socket has not had; the stored cursor follows, as for a poll. */
+  private sendAnnouncements(
+    socket: WebSocket,
+    connection: Connection,
+    window: Pick<AnnouncementWindow, "announcements" | "cursor" | "epoch" | "reset">,
+  ) {
+    if (window.reset) connection.cursor = 0;
+    connection.epoch = window.epoch;
+    for (const { id, message } of window.announcements) {
+      if (id <= connection.cursor) continue;
+      connection.cursor = id;
+      send(socket, connection, "announcement", announcementFrame(message));
+    }
+    connection.cursor = Math.max(connection.cursor, window.cursor);
+    socket.serializeAttachment(connection);
+    if (connection.region !== null) this.storeCursor(connection.region, window.epoch, connection.cursor);
+  }
+
+  /** A client frame: ack or read, answered with an ok or error frame. */
+  async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer) {
+    socket.send(this.answerFrame(message));
+  }
+
+  private answerFrame(message: string | ArrayBuffer) {
+    const error = (detail: string, status = 400) => frame({ type: "error", status, detail });
+    if (typeof message !== "string") return error("Send frames as JSON text.");
+    if (new TextEncoder().encode(message).length > config(this.env).MESSAGE_MAX_BYTES) {
+      return error("The frame is larger than MESSAGE_MAX_BYTES.", 413);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(message);
+    } catch {
+      return error("The frame is not valid JSON.");
+    }
+    const { type, ...body } = (typeof parsed === "object" && parsed) as { type?: unknown };
+    if (type === "ack") {
+      const ack = v.safeParse(ackBody, body);
+      if (!ack.success) return error(`Invalid ack frame: ${v.summarize(ack.issues)}`);
+      return frame({ type: "ok", for: "ack", ...this.ack(ack.output.upTo) });
+    }
+    if (type === "read") {
+      const read = v.safeParse(readBody, body);
+      if (!read.success) return error(`Invalid read frame: ${v.summarize(read.issues)}`);
+      return frame({ type: "ok", for: "read", ...this.markRead(read.output) });
+    }
+    return error('A frame\'s type must be "ack" or "read".');
+  }
+
+  async webSocketClose(socket: WebSocket, code: number, reason: string) {
+    socket.close(code, reason);
+    await this.stopFollowingIfIdle(connectionOf(socket).region);
+  }
+
+  async webSocketError(socket: WebSocket) {
+    await this.stopFollowingIfIdle(connectionOf(socket).region);
+  }
+
+  /** When the last socket following a region closes, the region stops pushing to this user. */
+  private async stopFollowingIfIdle(region: string | null) {
+    if (region === null || this.openSockets(region).length > 0) return;
+    const regionLog = this.env.REGIONS.getByName(region);
+    await regionLog.unfollow(this.userId);
+    // A socket may have connected while unfollowing; it must keep its announcements.
+    if (this.openSockets(region).length > 0) await regionLog.follow(this.userId);
+  }
+
+  private openSockets(region: string) {
+    return this.ctx.getWebSockets(region).filter((socket) => socket.readyState === WebSocket.OPEN);
   }
 
   private cursorIn(region: string) {
@@ -135,15 +330,15 @@ export class UserInbox extends DurableObject<Env> {
     this.sql.exec("INSERT OR REPLACE INTO cursors (region, epoch, cursor) VALUES (?, ?, ?)", region, epoch, cursor);
   }
 
-  async ack(upTo: number) {
+  ack(upTo: number) {
     this.expireDue();
     this.removePending("seq <= ?", upTo);
-    await this.state.save({});
+    this.state.save({});
     return { pending: this.state.values.pendingCount };
   }
 
   /** A read receipt: the messages are read, so they are neither unread nor pending any more. */
-  async markRead(receipt: ReadReceipt) {
+  markRead(receipt: ReadReceipt) {
     this.expireDue();
     // One JSON parameter rather than one per seq: bound parameters per statement are limited.
     const [where, arg] =
@@ -152,13 +347,13 @@ export class UserInbox extends DurableObject<Env> {
         : ["seq IN (SELECT value FROM json_each(?))", JSON.stringify(receipt.seqs)];
     this.removePending(where, arg);
     const removed = this.sql.exec(`DELETE FROM unread WHERE ${where} RETURNING seq`, arg).toArray().length;
-    await this.state.save({ unreadCount: this.state.values.unreadCount - removed });
+    this.state.save({ unreadCount: this.state.values.unreadCount - removed });
     return { unread: this.state.values.unreadCount };
   }
 
-  async unread(limit: number) {
+  unread(limit: number) {
     this.expireDue();
-    await this.state.save({});
+    this.state.save({});
     const messages = this.sql
       .exec<{ message: string }>("SELECT message FROM unread ORDER BY seq LIMIT ?", limit)
       .toArray()
@@ -166,15 +361,15 @@ export class UserInbox extends DurableObject<Env> {
     return jsonWithLists({ messages }, { count: this.state.values.unreadCount });
   }
 
-  async setRegion(region: string | null) {
-    await this.state.save({ region });
+  setRegion(region: string | null) {
+    this.state.save({ region });
     return region;
   }
 
   /** The publisher's view of this user. */
-  async describe() {
+  describe() {
     this.expireDue();
-    await this.state.save({});
+    this.state.save({});
     const { values } = this.state;
     const bounds = this.sql
       .exec<{ oldest: number | null; newest: number | null }>("SELECT min(seq) AS oldest, max(seq) AS newest FROM pending")
@@ -204,7 +399,7 @@ export class UserInbox extends DurableObject<Env> {
   async alarm() {
     this.state.alarmFired();
     this.expireDue();
-    await this.state.save({});
+    this.state.save({});
   }
 
   /** Removes the oldest `excess` rows of a set (none when excess ≤ 0) and says how many went. */

@@ -52,8 +52,12 @@ export class InboxState {
     });
   }
 
-  /** Applies `changes` on top of any direct edits to `values`, writes the row, and re-aims the alarm. */
-  async save(changes: Partial<InboxValues>) {
+  /**
+   * Applies `changes` on top of any direct edits to `values`, writes the row, and
+   * re-aims the alarm. Synchronous, so callers can go on in the same step; the
+   * alarm write is confirmed by the object's output gate like any other write.
+   */
+  save(changes: Partial<InboxValues>) {
     Object.assign(this.values, changes);
     const state = JSON.stringify(this.values);
     if (state !== this.written) {
@@ -65,8 +69,7 @@ export class InboxState {
     const next = deadlines.length > 0 ? Math.min(...deadlines) : null;
     if (next === this.alarmAt) return;
     this.alarmAt = next;
-    if (next === null) await this.storage.deleteAlarm();
-    else await this.storage.setAlarm(next);
+    void (next === null ? this.storage.deleteAlarm() : this.storage.setAlarm(next));
   }
 
   /** The runtime clears the alarm before running it; remember that so the next save sets it again. */

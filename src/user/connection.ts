@@ -1,0 +1,37 @@
+// One live client of a user: a hibernatable WebSocket whose attachment records
+// what it has been sent. The attachment survives hibernation, so delivery
+// resumes exactly where it was, and it doubles as the SSE event id.
+import { sseEnvelope, type ServerFrame } from "../shared/frames";
+
+export interface Connection {
+  /** The region whose announcements this client follows, or null. */
+  region: string | null;
+  epoch: string | null;
+  /** Highest announcement id sent (or covered by the catch-up). */
+  cursor: number;
+  /** Highest personal seq sent (or covered by the catch-up). */
+  seq: number;
+  /** The Worker relays this socket as Server-Sent Events. */
+  sse: boolean;
+}
+
+export const connectionOf = (socket: WebSocket) => socket.deserializeAttachment() as Connection;
+
+/** Sends one frame and records the connection's new position with it. */
+export function send(socket: WebSocket, connection: Connection, type: ServerFrame["type"], data: string) {
+  socket.serializeAttachment(connection);
+  try {
+    socket.send(connection.sse ? sseEnvelope(eventId(connection), type, data) : data);
+  } catch {
+    // Already closing: its close event cleans up, and nothing acknowledged is lost.
+  }
+}
+
+/** The SSE event id: an opaque position "seq-cursor-epoch" after which a reconnect resumes. */
+export const eventId = ({ seq, cursor, epoch }: Connection) => `${seq}-${cursor}-${epoch ?? ""}`;
+
+export function parseEventId(id: string | undefined) {
+  const match = id?.match(/^(\d{1,15})-(\d{1,15})-([0-9a-f]{0,32})$/);
+  if (!match) return null;
+  return { seq: Number(match[1]), cursor: Number(match[2]), epoch: match[3] || undefined };
+}
