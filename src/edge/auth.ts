@@ -16,10 +16,14 @@ function missingSecret(name: string) {
   return problem(503, `${name} is not set: run \`wrangler secret put ${name}\` (or add it to .dev.vars locally).`);
 }
 
+/** Browsers cannot set headers on a WebSocket or an EventSource, so the live route also takes ?token=. */
+const LIVE_PATH = "/v1/inbox/live";
+
 export const clientAuth = createMiddleware<AppEnv>(async (c, next) => {
   const secret = c.env.CLIENT_JWT_SECRET;
   if (!secret) throw missingSecret("CLIENT_JWT_SECRET");
-  const token = bearer(c.req.header("Authorization"));
+  const token =
+    bearer(c.req.header("Authorization")) ?? (c.req.path === LIVE_PATH ? c.req.query("token") : undefined);
   if (!token) throw problem(401, "Send a client token: Authorization: Bearer <JWT>.", { headers: { "WWW-Authenticate": "Bearer" } });
   const verified = await verifyHs256(token, secret);
   if ("error" in verified) throw problem(401, `Invalid client token: ${verified.error}.`, { headers: { "WWW-Authenticate": "Bearer" } });

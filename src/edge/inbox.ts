@@ -1,22 +1,49 @@
-// Client routes: a user, authenticated by JWT, reads and acknowledges their inbox.
+// Client routes: a user, authenticated by JWT, reads and acknowledges their inbox, or holds it open live.
 import { Hono } from "hono";
-import { ackBody, inboxQuery, limitQuery, readBody } from "../shared/schema";
+import { corsOrigins } from "../config";
+import { ackBody, inboxQuery, limitQuery, readBody, type InboxQuery } from "../shared/schema";
+import { LIVE_HEADER, type LiveRequest, type PollRequest } from "../user/UserInbox";
 import { clientAuth } from "./auth";
 import type { AppEnv } from "./context";
 import { problem } from "./problem";
+import { relayAsEventStream } from "./sse";
 import { json, jsonBodyGuard, valid } from "./validation";
+
+/** The region comes from the token's claim, else the query; asking for another region than the claim is refused. */
+function pollRequest(client: AppEnv["Variables"]["client"], { region, ...query }: InboxQuery): PollRequest {
+  if (client.region && region && region !== client.region) {
+    throw problem(403, `This token is pinned to region ${client.region}; it cannot read region ${region}.`);
+  }
+  return { region: client.region ?? region, ...query };
+}
 
 export const inbox = new Hono<AppEnv>()
   .use(clientAuth, jsonBodyGuard)
 
   .get("/", valid("query", inboxQuery), async (c) => {
     const client = c.get("client");
-    const { region, ...query } = c.req.valid("query");
-    if (client.region && region && region !== client.region) {
-      throw problem(403, `This token is pinned to region ${client.region}; it cannot read region ${region}.`);
-    }
-    const answer = await c.env.USERS.getByName(client.userId).poll({ region: client.region ?? region, ...query });
+    const answer = await c.env.USERS.getByName(client.userId).poll(pollRequest(client, c.req.valid("query")));
     return c.body(answer, 200, json);
+  })
+
+  .get("/live", valid("query", inboxQuery), async (c) => {
+    const client = c.get("client");
+    const upgrade = c.req.header("Upgrade")?.toLowerCase() === "websocket";
+    const sse = !upgrade && /\btext\/event-stream\b/.test(c.req.header("Accept") ?? "");
+    if (!upgrade && !sse) {
+      throw problem(406, "Open this route as a WebSocket (Upgrade: websocket) or as Server-Sent Events (Accept: text/event-stream).");
+    }
+    const origins = corsOrigins(c.env);
+    const origin = c.req.header("Origin");
+    if (upgrade && origins !== "*" && origin !== undefined && !origins.includes(origin)) {
+      throw problem(403, `Origin ${origin} may not open a live connection.`);
+    }
+    const live: LiveRequest = { ...pollRequest(client, c.req.valid("query")), sse, lastEventId: c.req.header("Last-Event-ID") };
+    // The user's object accepts the socket itself, so it can hibernate while the client idles.
+    const response = await c.env.USERS.getByName(client.userId).fetch("https://postbox.internal/live", {
+      headers: { Upgrade: "websocket", [LIVE_HEADER]: JSON.stringify(live) },
+    });
+    return upgrade ? response : relayAsEventStream(response.webSocket!);
   })
 
   .post("/ack", valid("json", ackBody), async (c) => {

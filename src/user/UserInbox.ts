@@ -298,8 +298,12 @@ export class UserInbox extends DurableObject<Env> {
     return error('A frame\'s type must be "ack" or "read".');
   }
 
-  async webSocketClose(socket: WebSocket, code: number, reason: string) {
-    socket.close(code, reason);
+  async webSocketClose(socket: WebSocket) {
+    try {
+      socket.close();
+    } catch {
+      // Already closed by the runtime's automatic reply.
+    }
     await this.stopFollowingIfIdle(connectionOf(socket).region);
   }
 
