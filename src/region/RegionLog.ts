@@ -109,7 +109,11 @@ export class RegionLog extends DurableObject<Env> {
     for (const [user, inbox] of this.followers) {
       inbox.deliverAnnouncement(regionName, announcement).then(
         (listening) => listening || this.unfollow(user),
-        (error) => console.error(`postbox: pushing to ${user} failed`, error),
+        (error) => {
+          // The user's live sockets catch up from their cursor on the next push; a fresh stub serves it.
+          console.error(`postbox: pushing to ${user} failed`, error);
+          if (this.followers.has(user)) this.addFollower(user);
+        },
       );
     }
   }

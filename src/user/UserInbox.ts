@@ -50,6 +50,8 @@ export class UserInbox extends DurableObject<Env> {
   private delivering: Promise<void> = Promise.resolve();
   /** Newest announcement id a region pushed while this instance was awake, to catch a push that beat a connect. */
   private readonly pushed = new Map<string, number>();
+  /** Connections still reading their region: a push meanwhile must not look like nobody listens. */
+  private readonly connecting = new Map<string, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -181,12 +183,11 @@ export class UserInbox extends DurableObject<Env> {
     const resumeAt = live.sse ? parseEventId(live.lastEventId) : null;
     const from: ReadFrom = resumeAt ? { since: resumeAt.cursor, epoch: resumeAt.epoch } : null;
     // Following the region starts with this read, so no announcement falls between it and the socket.
-    const window =
-      region === null
-        ? null
-        : resumeAt
-          ? await this.readRegion(region, from, config(this.env).ANNOUNCEMENT_LIMIT, true)
-          : await this.readRegion(region, this.cursorFor(region, live), live.limit, true);
+    const window = region === null ? null : await this.connectingTo(region, () =>
+      resumeAt
+        ? this.readRegion(region, from, config(this.env).ANNOUNCEMENT_LIMIT, true)
+        : this.readRegion(region, this.cursorFor(region, live), live.limit, true),
+    );
 
     // From here on nothing awaits: what is sent below and what arrives later do not overlap.
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
@@ -204,6 +205,15 @@ export class UserInbox extends DurableObject<Env> {
     return new Response(null, { status: 101, webSocket: client });
   }
 
+  private async connectingTo<T>(region: string, read: () => Promise<T>) {
+    this.connecting.set(region, (this.connecting.get(region) ?? 0) + 1);
+    try {
+      return await read();
+    } finally {
+      this.connecting.set(region, this.connecting.get(region)! - 1);
+    }
+  }
+
   /** An SSE reconnect: pending messages after `afterSeq`, then the announcements after its cursor. */
   private replay(socket: WebSocket, connection: Connection, afterSeq: number, window: AnnouncementWindow | null) {
     this.expireDue();
@@ -218,7 +228,7 @@ export class UserInbox extends DurableObject<Env> {
 
   /** Called by a region this user follows, for each new announcement. Answers whether anyone still listens. */
   async deliverAnnouncement(region: string, announcement: StoredAnnouncement) {
-    if (this.openSockets(region).length === 0) return false;
+    if (this.openSockets(region).length === 0 && !this.connecting.get(region)) return false;
     this.pushed.set(region, Math.max(announcement.id, this.pushed.get(region) ?? 0));
     await this.deliverAnnouncements(region, announcement);
     return true;
