@@ -8,12 +8,13 @@
 // `head - oldest + 1` and lets every read start at `id > X` without a scan.
 import { DurableObject } from "cloudflare:workers";
 import { config, type Env } from "../config";
+import { MeteredSql } from "../shared/sql";
 import type { UserInbox } from "../user/UserInbox";
 import { jsonWithLists, type Announcement, type MessageContent } from "../shared/schema";
 import { startAfter, windowAfter, type ReadFrom, type RegionHead, type StoredAnnouncement } from "./window";
 
 export class RegionLog extends DurableObject<Env> {
-  private readonly sql: SqlStorage;
+  private readonly sql: MeteredSql;
   private region: RegionHead;
   /** Local arrival time of the oldest retained row: the next age-based deadline. */
   private oldestStoredAt: number | null = null;
@@ -22,8 +23,8 @@ export class RegionLog extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.sql = ctx.storage.sql;
-    this.sql.exec(`
+    this.sql = new MeteredSql(ctx.storage.sql);
+    this.sql.run(`
       CREATE TABLE IF NOT EXISTS announcements (
         id INTEGER PRIMARY KEY,
         stored_at INTEGER NOT NULL,
@@ -36,13 +37,13 @@ export class RegionLog extends DurableObject<Env> {
         head INTEGER NOT NULL
       );
     `);
-    const saved = this.sql.exec<{ epoch: string; head: number }>("SELECT epoch, head FROM region").toArray()[0];
+    const saved = this.sql.first<{ epoch: string; head: number }>("SELECT epoch, head FROM region");
     // The epoch is fixed the first time the region is used, read or written.
     const epoch = saved?.epoch ?? crypto.randomUUID().replaceAll("-", "").slice(0, 16);
-    if (!saved) this.sql.exec("INSERT INTO region (singleton, epoch, head) VALUES (1, ?, 0)", epoch);
+    if (!saved) this.sql.run("INSERT INTO region (singleton, epoch, head) VALUES (1, ?, 0)", epoch);
     this.region = { epoch, head: saved?.head ?? 0, oldest: null };
     this.loadOldest();
-    for (const { user } of this.sql.exec<{ user: string }>("SELECT user FROM followers")) this.addFollower(user);
+    for (const { user } of this.sql.all<{ user: string }>("SELECT user FROM followers")) this.addFollower(user);
   }
 
   async publish(regionName: string, content: MessageContent, createdAt: string): Promise<number> {
@@ -51,12 +52,12 @@ export class RegionLog extends DurableObject<Env> {
     const id = this.region.head + 1;
     const announcement: Announcement = { id, region: regionName, ...content, createdAt };
     const message = JSON.stringify(announcement);
-    this.sql.exec("INSERT INTO announcements (id, stored_at, message) VALUES (?, ?, ?)", id, Date.now(), message);
-    this.sql.exec("UPDATE region SET head = ?", id);
+    this.sql.run("INSERT INTO announcements (id, stored_at, message) VALUES (?, ?, ?)", id, Date.now(), message);
+    this.sql.run("UPDATE region SET head = ?", id);
     this.region.head = id;
     const { ANNOUNCEMENT_LIMIT } = config(this.env);
     const overflow = id - (this.region.oldest ?? id) + 1 > ANNOUNCEMENT_LIMIT;
-    if (overflow) this.sql.exec("DELETE FROM announcements WHERE id <= ?", id - ANNOUNCEMENT_LIMIT);
+    if (overflow) this.sql.run("DELETE FROM announcements WHERE id <= ?", id - ANNOUNCEMENT_LIMIT);
     if (wasEmpty || overflow) await this.oldestChanged();
     this.push(regionName, { id, message });
     return id;
@@ -83,12 +84,12 @@ export class RegionLog extends DurableObject<Env> {
 
   follow(user: string) {
     if (this.followers.has(user)) return;
-    this.sql.exec("INSERT OR IGNORE INTO followers (user) VALUES (?)", user);
+    this.sql.run("INSERT OR IGNORE INTO followers (user) VALUES (?)", user);
     this.addFollower(user);
   }
 
   unfollow(user: string) {
-    this.sql.exec("DELETE FROM followers WHERE user = ?", user);
+    this.sql.run("DELETE FROM followers WHERE user = ?", user);
     this.followers.delete(user);
   }
 
@@ -120,8 +121,7 @@ export class RegionLog extends DurableObject<Env> {
 
   private rowsAfter(after: number, limit: number): StoredAnnouncement[] {
     return this.sql
-      .exec<StoredAnnouncement>("SELECT id, message FROM announcements WHERE id > ? ORDER BY id LIMIT ?", after, limit)
-      .toArray();
+      .all<StoredAnnouncement>("SELECT id, message FROM announcements WHERE id > ? ORDER BY id LIMIT ?", after, limit);
   }
 
   /**
@@ -133,16 +133,14 @@ export class RegionLog extends DurableObject<Env> {
     const cutoff = Date.now() - config(this.env).ANNOUNCEMENT_TTL_SECONDS * 1000;
     if (this.oldestStoredAt === null || this.oldestStoredAt > cutoff) return;
     const firstLive = this.sql
-      .exec<{ id: number }>("SELECT id FROM announcements WHERE stored_at > ? ORDER BY id LIMIT 1", cutoff)
-      .toArray()[0];
-    this.sql.exec("DELETE FROM announcements WHERE id < ?", firstLive?.id ?? this.region.head + 1);
+      .first<{ id: number }>("SELECT id FROM announcements WHERE stored_at > ? ORDER BY id LIMIT 1", cutoff);
+    this.sql.run("DELETE FROM announcements WHERE id < ?", firstLive?.id ?? this.region.head + 1);
     this.loadOldest();
   }
 
   private loadOldest() {
     const oldest = this.sql
-      .exec<{ id: number; stored_at: number }>("SELECT id, stored_at FROM announcements ORDER BY id LIMIT 1")
-      .toArray()[0];
+      .first<{ id: number; stored_at: number }>("SELECT id, stored_at FROM announcements ORDER BY id LIMIT 1");
     this.region.oldest = oldest?.id ?? null;
     this.oldestStoredAt = oldest?.stored_at ?? null;
   }

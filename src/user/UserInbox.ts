@@ -22,6 +22,7 @@ import {
   type PersonalMessage,
   type ReadReceipt,
 } from "../shared/schema";
+import { MeteredSql } from "../shared/sql";
 import { connectionOf, parseEventId, send, type Connection } from "./connection";
 import { IDEMPOTENCY_TTL_MS, InboxState } from "./state";
 
@@ -44,7 +45,7 @@ export type PublishResult = { seq: number; createdAt: string; evicted: number };
 export type IdempotencyKey = { key: string; bodyHash: string };
 
 export class UserInbox extends DurableObject<Env> {
-  private readonly sql: SqlStorage;
+  private readonly sql: MeteredSql;
   private readonly state: InboxState;
   /** Announcement deliveries run one after another, so frames of one region stay in id order. */
   private delivering: Promise<void> = Promise.resolve();
@@ -55,8 +56,8 @@ export class UserInbox extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.sql = ctx.storage.sql;
-    this.sql.exec(`
+    this.sql = new MeteredSql(ctx.storage.sql);
+    this.sql.run(`
       CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY, message TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS unread (seq INTEGER PRIMARY KEY, message TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS cursors (region TEXT PRIMARY KEY, epoch TEXT NOT NULL, cursor INTEGER NOT NULL);
@@ -64,7 +65,7 @@ export class UserInbox extends DurableObject<Env> {
         key TEXT PRIMARY KEY, body_hash TEXT NOT NULL, result TEXT NOT NULL, stored_at INTEGER NOT NULL
       );
     `);
-    this.state = new InboxState(ctx);
+    this.state = new InboxState(ctx, this.sql);
     // Answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
   }
@@ -78,25 +79,24 @@ export class UserInbox extends DurableObject<Env> {
     const now = Date.now();
     if (idempotency) {
       const earlier = this.sql
-        .exec<{ body_hash: string; result: string }>(
+        .first<{ body_hash: string; result: string }>(
           "SELECT body_hash, result FROM idempotency WHERE key = ? AND stored_at > ?",
           idempotency.key,
           now - IDEMPOTENCY_TTL_MS,
-        )
-        .toArray()[0];
+        );
       if (earlier) return earlier.body_hash === idempotency.bodyHash ? JSON.parse(earlier.result) : "conflict";
     }
     const { PENDING_LIMIT, UNREAD_LIMIT, PENDING_TTL_SECONDS, UNREAD_TTL_SECONDS } = config(this.env);
     const seq = this.state.values.lastSeq + 1;
     const createdAt = new Date(now).toISOString();
     const message = JSON.stringify({ seq, ...content, createdAt } satisfies PersonalMessage);
-    this.sql.exec("INSERT INTO pending (seq, message) VALUES (?, ?)", seq, message);
-    this.sql.exec("INSERT INTO unread (seq, message) VALUES (?, ?)", seq, message);
+    this.sql.run("INSERT INTO pending (seq, message) VALUES (?, ?)", seq, message);
+    this.sql.run("INSERT INTO unread (seq, message) VALUES (?, ?)", seq, message);
     const evicted = this.evictOldest("pending", this.state.values.pendingCount + 1 - PENDING_LIMIT);
     const evictedUnread = this.evictOldest("unread", this.state.values.unreadCount + 1 - UNREAD_LIMIT);
     const result: PublishResult = { seq, createdAt, evicted };
     if (idempotency) {
-      this.sql.exec(
+      this.sql.run(
         "INSERT OR REPLACE INTO idempotency (key, body_hash, result, stored_at) VALUES (?, ?, ?, ?)",
         idempotency.key,
         idempotency.bodyHash,
@@ -135,8 +135,7 @@ export class UserInbox extends DurableObject<Env> {
     this.expireDue();
     if (request.ack !== undefined) this.removePending("seq <= ?", request.ack);
     const rows = this.sql
-      .exec<{ seq: number; message: string }>("SELECT seq, message FROM pending ORDER BY seq LIMIT ?", request.limit + 1)
-      .toArray();
+      .all<{ seq: number; message: string }>("SELECT seq, message FROM pending ORDER BY seq LIMIT ?", request.limit + 1);
     const personal = rows.slice(0, request.limit);
     const lastSeq = personal.at(-1)?.seq ?? null;
     if (request.consume && lastSeq !== null) this.removePending("seq <= ?", lastSeq);
@@ -218,8 +217,7 @@ export class UserInbox extends DurableObject<Env> {
   private replay(socket: WebSocket, connection: Connection, afterSeq: number, window: AnnouncementWindow | null) {
     this.expireDue();
     const pending = this.sql
-      .exec<{ seq: number; message: string }>("SELECT seq, message FROM pending WHERE seq > ? ORDER BY seq", afterSeq)
-      .toArray();
+      .all<{ seq: number; message: string }>("SELECT seq, message FROM pending WHERE seq > ? ORDER BY seq", afterSeq);
     for (const { seq, message } of pending) send(socket, { ...connection, seq }, "personal", personalFrame(message));
     if (window) this.sendAnnouncements(socket, connection, window);
     else socket.serializeAttachment(connection);
@@ -336,12 +334,11 @@ export class UserInbox extends DurableObject<Env> {
 
   private cursorIn(region: string) {
     return this.sql
-      .exec<{ since: number; epoch: string }>("SELECT cursor AS since, epoch FROM cursors WHERE region = ?", region)
-      .toArray()[0];
+      .first<{ since: number; epoch: string }>("SELECT cursor AS since, epoch FROM cursors WHERE region = ?", region);
   }
 
   private storeCursor(region: string, epoch: string, cursor: number) {
-    this.sql.exec("INSERT OR REPLACE INTO cursors (region, epoch, cursor) VALUES (?, ?, ?)", region, epoch, cursor);
+    this.sql.run("INSERT OR REPLACE INTO cursors (region, epoch, cursor) VALUES (?, ?, ?)", region, epoch, cursor);
   }
 
   ack(upTo: number) {
@@ -360,7 +357,7 @@ export class UserInbox extends DurableObject<Env> {
         ? ["seq <= ?", receipt.upTo]
         : ["seq IN (SELECT value FROM json_each(?))", JSON.stringify(receipt.seqs)];
     this.removePending(where, arg);
-    const removed = this.sql.exec(`DELETE FROM unread WHERE ${where} RETURNING seq`, arg).toArray().length;
+    const removed = this.sql.run(`DELETE FROM unread WHERE ${where} RETURNING seq`, arg);
     this.state.save({ unreadCount: this.state.values.unreadCount - removed });
     return { unread: this.state.values.unreadCount };
   }
@@ -369,8 +366,7 @@ export class UserInbox extends DurableObject<Env> {
     this.expireDue();
     this.state.save({});
     const messages = this.sql
-      .exec<{ message: string }>("SELECT message FROM unread ORDER BY seq LIMIT ?", limit)
-      .toArray()
+      .all<{ message: string }>("SELECT message FROM unread ORDER BY seq LIMIT ?", limit)
       .map((row) => row.message);
     return jsonWithLists({ messages }, { count: this.state.values.unreadCount });
   }
@@ -386,12 +382,10 @@ export class UserInbox extends DurableObject<Env> {
     this.state.save({});
     const { values } = this.state;
     const bounds = this.sql
-      .exec<{ oldest: number | null; newest: number | null }>("SELECT min(seq) AS oldest, max(seq) AS newest FROM pending")
-      .one();
+      .first<{ oldest: number | null; newest: number | null }>("SELECT min(seq) AS oldest, max(seq) AS newest FROM pending")!;
     const cursors = Object.fromEntries(
       this.sql
-        .exec<{ region: string; cursor: number }>("SELECT region, cursor FROM cursors ORDER BY region")
-        .toArray()
+        .all<{ region: string; cursor: number }>("SELECT region, cursor FROM cursors ORDER BY region")
         .map((row) => [row.region, row.cursor]),
     );
     return {
@@ -420,12 +414,11 @@ export class UserInbox extends DurableObject<Env> {
   private evictOldest(set: "pending" | "unread", excess: number): number {
     if (excess <= 0) return 0;
     return this.sql
-      .exec(`DELETE FROM ${set} WHERE seq IN (SELECT seq FROM ${set} ORDER BY seq LIMIT ?) RETURNING seq`, excess)
-      .toArray().length;
+      .run(`DELETE FROM ${set} WHERE seq IN (SELECT seq FROM ${set} ORDER BY seq LIMIT ?) RETURNING seq`, excess);
   }
 
   private removePending(where: string, arg: number | string) {
-    const removed = this.sql.exec(`DELETE FROM pending WHERE ${where} RETURNING seq`, arg).toArray().length;
+    const removed = this.sql.run(`DELETE FROM pending WHERE ${where} RETURNING seq`, arg);
     this.state.values.pendingCount -= removed;
   }
 
@@ -438,18 +431,17 @@ export class UserInbox extends DurableObject<Env> {
     const now = Date.now();
     const { values } = this.state;
     if (values.pendingExpiresAt !== null && values.pendingExpiresAt <= now) {
-      this.sql.exec("DELETE FROM pending");
+      this.sql.run("DELETE FROM pending");
       Object.assign(values, { pendingCount: 0, pendingExpiresAt: null });
     }
     if (values.unreadExpiresAt !== null && values.unreadExpiresAt <= now) {
-      this.sql.exec("DELETE FROM unread");
+      this.sql.run("DELETE FROM unread");
       Object.assign(values, { unreadCount: 0, unreadExpiresAt: null });
     }
     if (values.idempotencyExpiresAt !== null && values.idempotencyExpiresAt <= now) {
-      this.sql.exec("DELETE FROM idempotency WHERE stored_at <= ?", now - IDEMPOTENCY_TTL_MS);
+      this.sql.run("DELETE FROM idempotency WHERE stored_at <= ?", now - IDEMPOTENCY_TTL_MS);
       const next = this.sql
-        .exec<{ stored_at: number }>("SELECT stored_at FROM idempotency ORDER BY stored_at LIMIT 1")
-        .toArray()[0];
+        .first<{ stored_at: number }>("SELECT stored_at FROM idempotency ORDER BY stored_at LIMIT 1");
       values.idempotencyExpiresAt = next ? next.stored_at + IDEMPOTENCY_TTL_MS : null;
     }
   }

@@ -5,6 +5,8 @@
 // The three deadlines share the object's single alarm, which always points at
 // the earliest of them.
 
+import type { MeteredSql } from "../shared/sql";
+
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 export interface InboxValues {
@@ -37,14 +39,15 @@ export class InboxState {
   private written: string;
   private alarmAt: number | null = null;
 
-  private readonly sql: SqlStorage;
   private readonly storage: DurableObjectStorage;
 
-  constructor(ctx: DurableObjectState) {
+  constructor(
+    ctx: DurableObjectState,
+    private readonly sql: MeteredSql,
+  ) {
     this.storage = ctx.storage;
-    this.sql = ctx.storage.sql;
-    this.sql.exec("CREATE TABLE IF NOT EXISTS inbox (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), state TEXT NOT NULL)");
-    const row = this.sql.exec<{ state: string }>("SELECT state FROM inbox").toArray()[0];
+    this.sql.run("CREATE TABLE IF NOT EXISTS inbox (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), state TEXT NOT NULL)");
+    const row = this.sql.first<{ state: string }>("SELECT state FROM inbox");
     this.written = row?.state ?? JSON.stringify(empty);
     this.values = { ...empty, ...JSON.parse(this.written) };
     void ctx.blockConcurrencyWhile(async () => {
@@ -61,7 +64,7 @@ export class InboxState {
     Object.assign(this.values, changes);
     const state = JSON.stringify(this.values);
     if (state !== this.written) {
-      this.sql.exec("INSERT OR REPLACE INTO inbox (singleton, state) VALUES (1, ?)", state);
+      this.sql.run("INSERT OR REPLACE INTO inbox (singleton, state) VALUES (1, ?)", state);
       this.written = state;
     }
     const { pendingExpiresAt, unreadExpiresAt, idempotencyExpiresAt } = this.values;
