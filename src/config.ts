@@ -17,6 +17,7 @@ export interface Env {
   ANNOUNCEMENT_LIMIT?: string | number;
   ANNOUNCEMENT_TTL_SECONDS?: string | number;
   MESSAGE_MAX_BYTES?: string | number;
+  REGION_CACHE_MS?: string | number;
   CORS_ORIGINS?: string;
 }
 
@@ -28,6 +29,7 @@ const integerDefaults = {
   ANNOUNCEMENT_LIMIT: 1_000,
   ANNOUNCEMENT_TTL_SECONDS: 2_592_000,
   MESSAGE_MAX_BYTES: 8_192,
+  REGION_CACHE_MS: 1_000,
 } as const;
 
 export type Config = { [K in keyof typeof integerDefaults]: number } & {

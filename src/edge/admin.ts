@@ -16,6 +16,7 @@ import { problem } from "./problem";
 import { json, jsonBodyGuard, valid } from "./validation";
 
 const userParam = v.object({ userId });
+const regionParam = v.object({ regionId });
 const idempotencyHeader = v.object({
   "idempotency-key": v.optional(
     v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(255, "must be at most 255 characters")),
@@ -75,6 +76,14 @@ export const admin = new Hono<AppEnv>()
     return c.json({ userId, region });
   })
 
+  .get("/users/:userId/storage", valid("param", userParam), async (c) => {
+    return c.json(await c.env.USERS.getByName(c.req.valid("param").userId).storageCost());
+  })
+
+  .get("/regions/:regionId/storage", valid("param", regionParam), async (c) => {
+    return c.json(await c.env.REGIONS.getByName(c.req.valid("param").regionId).storageCost());
+  })
+
   .get("/users/:userId", valid("param", userParam), async (c) => {
     const { userId } = c.req.valid("param");
     return c.json({ userId, ...(await c.env.USERS.getByName(userId).describe()) });
@@ -82,7 +91,7 @@ export const admin = new Hono<AppEnv>()
 
   .get(
     "/regions/:regionId/announcements",
-    valid("param", v.object({ regionId })),
+    valid("param", regionParam),
     valid("query", regionLogQuery),
     async (c) => {
       const { regionId: region } = c.req.valid("param");

@@ -11,6 +11,7 @@ import { config, type Env } from "../config";
 import { MeteredSql } from "../shared/sql";
 import type { UserInbox } from "../user/UserInbox";
 import { jsonWithLists, type Announcement, type MessageContent } from "../shared/schema";
+import { forgetTail, recordPublish, TAIL_SIZE, windowFromTail, type RegionTail } from "./tail-cache";
 import { startAfter, windowAfter, type ReadFrom, type RegionHead, type StoredAnnouncement } from "./window";
 
 export class RegionLog extends DurableObject<Env> {
@@ -18,6 +19,8 @@ export class RegionLog extends DurableObject<Env> {
   private region: RegionHead;
   /** Local arrival time of the oldest retained row: the next age-based deadline. */
   private oldestStoredAt: number | null = null;
+  /** Reads served (polls and connects): how much load the region's users put on this object. */
+  private reads = 0;
   /** Users with a live connection following this region, with their stubs (one stub keeps calls in order). */
   private readonly followers = new Map<string, DurableObjectStub<UserInbox>>();
 
@@ -43,6 +46,8 @@ export class RegionLog extends DurableObject<Env> {
     if (!saved) this.sql.run("INSERT INTO region (singleton, epoch, head) VALUES (1, ?, 0)", epoch);
     this.region = { epoch, head: saved?.head ?? 0, oldest: null };
     this.loadOldest();
+    // A copy of this region held in this isolate may predate this object's start (storage may be new).
+    forgetTail(ctx.id.name!);
     for (const { user } of this.sql.all<{ user: string }>("SELECT user FROM followers")) this.addFollower(user);
   }
 
@@ -59,6 +64,7 @@ export class RegionLog extends DurableObject<Env> {
     const overflow = id - (this.region.oldest ?? id) + 1 > ANNOUNCEMENT_LIMIT;
     if (overflow) this.sql.run("DELETE FROM announcements WHERE id <= ?", id - ANNOUNCEMENT_LIMIT);
     if (wasEmpty || overflow) await this.oldestChanged();
+    recordPublish(regionName, this.region, { id, message });
     this.push(regionName, { id, message });
     return id;
   }
@@ -69,10 +75,27 @@ export class RegionLog extends DurableObject<Env> {
    * every announcement after this read.
    */
   read(from: ReadFrom, limit: number, follower?: string) {
+    this.reads++;
     if (follower !== undefined) this.follow(follower);
     this.dropExpired();
-    const start = startAfter(this.region, from);
-    return windowAfter(this.region, start, this.rowsAfter(start.after, limit + 1), limit);
+    return this.windowFor(from, limit);
+  }
+
+  /** read() plus the region's newest announcements, for the copy that user objects share (tail-cache.ts). */
+  readWithTail(from: ReadFrom, limit: number) {
+    this.reads++;
+    this.dropExpired();
+    const rows = this.sql.all<StoredAnnouncement>(
+      "SELECT id, message FROM announcements WHERE id > ? ORDER BY id",
+      this.region.head - TAIL_SIZE,
+    );
+    const tail: RegionTail = { ...this.region, rows };
+    return { window: windowFromTail(tail, from, limit) ?? this.windowFor(from, limit), tail };
+  }
+
+  /** What this object has cost since it started: rows read and written, and reads served to polls and connects. */
+  storageCost() {
+    return { ...this.sql.cost, reads: this.reads };
   }
 
   /** The publisher's view as a JSON text: what is retained after `since`, plus the region's bounds. */
@@ -119,6 +142,11 @@ export class RegionLog extends DurableObject<Env> {
     }
   }
 
+  private windowFor(from: ReadFrom, limit: number) {
+    const start = startAfter(this.region, from);
+    return windowAfter(this.region, start, this.rowsAfter(start.after, limit + 1), limit);
+  }
+
   private rowsAfter(after: number, limit: number): StoredAnnouncement[] {
     return this.sql
       .all<StoredAnnouncement>("SELECT id, message FROM announcements WHERE id > ? ORDER BY id LIMIT ?", after, limit);
@@ -136,6 +164,7 @@ export class RegionLog extends DurableObject<Env> {
       .first<{ id: number }>("SELECT id FROM announcements WHERE stored_at > ? ORDER BY id LIMIT 1", cutoff);
     this.sql.run("DELETE FROM announcements WHERE id < ?", firstLive?.id ?? this.region.head + 1);
     this.loadOldest();
+    forgetTail(this.ctx.id.name!);
   }
 
   private loadOldest() {

@@ -12,6 +12,7 @@
 import { DurableObject } from "cloudflare:workers";
 import * as v from "valibot";
 import { config, type Env } from "../config";
+import { readThroughTail } from "../region/tail-cache";
 import type { AnnouncementWindow, ReadFrom, StoredAnnouncement } from "../region/window";
 import { announcementFrame, catchupFrame, frame, personalFrame } from "../shared/frames";
 import {
@@ -164,8 +165,17 @@ export class UserInbox extends DurableObject<Env> {
     return this.cursorIn(region) ?? null;
   }
 
-  private readRegion(region: string, from: ReadFrom, limit: number, follow = false) {
-    return this.env.REGIONS.getByName(region).read(from, limit, follow ? this.userId : undefined);
+  /**
+   * Announcements after `from`: through this isolate's copy of the region's
+   * newest announcements when it can answer, else from the region. A
+   * connection that will follow the region always reads the region itself.
+   */
+  private readRegion(region: string, from: ReadFrom, limit: number, follow = false): Promise<AnnouncementWindow> {
+    const regionLog = this.env.REGIONS.getByName(region);
+    if (follow) return regionLog.read(from, limit, this.userId);
+    return readThroughTail(region, from, limit, config(this.env).REGION_CACHE_MS, () =>
+      regionLog.readWithTail(from, limit),
+    );
   }
 
   // ---- live delivery -------------------------------------------------------
@@ -402,6 +412,11 @@ export class UserInbox extends DurableObject<Env> {
       },
       cursors,
     };
+  }
+
+  /** What this object has cost since it started, in rows read and written. */
+  storageCost() {
+    return this.sql.cost;
   }
 
   async alarm() {
