@@ -85,11 +85,14 @@ describe("the pending set's TTL", () => {
     expect((await poll(user)).personal).toEqual([]);
   });
 
-  it("a later insert moves the alarm to the new deadline", async () => {
+  it("after a later insert, the alarm at the first deadline removes nothing and re-aims at the new one", async () => {
     const user = unique("u");
     await publish(user);
     at(DAY);
     await publish(user);
+    at(PENDING_TTL);
+    expect(await runAlarm(user)).toBe(true);
+    expect((await stored(user)).pending).toEqual([1, 2]);
     expect((await stored(user)).alarm).toBe(t0 + DAY + PENDING_TTL);
   });
 

@@ -25,6 +25,8 @@ export function relayAsEventStream(socket: WebSocket): Response {
   });
   socket.addEventListener("close", stop);
   socket.addEventListener("error", stop);
+  // The client went away: the stream is cancelled, which errors the writer.
+  writer.closed.catch(stop);
   return new Response(readable, {
     headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no" },
   });

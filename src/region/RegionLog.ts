@@ -33,7 +33,7 @@ export class RegionLog extends DurableObject<Env> {
         stored_at INTEGER NOT NULL,
         message TEXT NOT NULL
       );
-      CREATE TABLE IF NOT EXISTS followers (user TEXT PRIMARY KEY);
+      CREATE TABLE IF NOT EXISTS followers (user TEXT PRIMARY KEY) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS region (
         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
         epoch TEXT NOT NULL,
@@ -61,11 +61,17 @@ export class RegionLog extends DurableObject<Env> {
     this.sql.run("UPDATE region SET head = ?", id);
     this.region.head = id;
     const { ANNOUNCEMENT_LIMIT } = config(this.env);
-    const overflow = id - (this.region.oldest ?? id) + 1 > ANNOUNCEMENT_LIMIT;
-    if (overflow) this.sql.run("DELETE FROM announcements WHERE id <= ?", id - ANNOUNCEMENT_LIMIT);
-    if (wasEmpty || overflow) await this.oldestChanged();
+    if (id - (this.region.oldest ?? id) + 1 > ANNOUNCEMENT_LIMIT) {
+      this.sql.run("DELETE FROM announcements WHERE id <= ?", id - ANNOUNCEMENT_LIMIT);
+      // The alarm stays aimed at the removed row's expiry: it fires early, removes nothing, re-aims.
+      this.loadOldest();
+    }
+    if (wasEmpty) await this.oldestChanged();
     recordPublish(regionName, this.region, { id, message });
-    this.push(regionName, { id, message });
+    // To the followers of this moment (later ones read it in their catch-up), once this call has
+    // answered: the publisher does not wait for the fan-out.
+    const followers = [...this.followers];
+    setTimeout(() => this.push(followers, regionName, { id, message }), 0);
     return id;
   }
 
@@ -126,11 +132,15 @@ export class RegionLog extends DurableObject<Env> {
   }
 
   /**
-   * Pushes a new announcement to every follower without awaiting them: the
-   * publish answers at once, and a slow or failing user delays no one.
+   * Pushes a new announcement to each follower without awaiting them: a slow
+   * or failing user delays no one.
    */
-  private push(regionName: string, announcement: StoredAnnouncement) {
-    for (const [user, inbox] of this.followers) {
+  private push(
+    followers: [string, DurableObjectStub<UserInbox>][],
+    regionName: string,
+    announcement: StoredAnnouncement,
+  ) {
+    for (const [user, inbox] of followers) {
       inbox.deliverAnnouncement(regionName, announcement).then(
         (listening) => listening || this.unfollow(user),
         (error) => {
@@ -174,7 +184,7 @@ export class RegionLog extends DurableObject<Env> {
     this.oldestStoredAt = oldest?.stored_at ?? null;
   }
 
-  /** The alarm always points at the moment the oldest retained announcement expires. */
+  /** Aims the alarm at the moment the oldest retained announcement expires. */
   private async oldestChanged() {
     this.loadOldest();
     if (this.oldestStoredAt === null) return this.ctx.storage.deleteAlarm();

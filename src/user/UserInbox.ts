@@ -61,10 +61,12 @@ export class UserInbox extends DurableObject<Env> {
     this.sql.run(`
       CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY, message TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS unread (seq INTEGER PRIMARY KEY, message TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS cursors (region TEXT PRIMARY KEY, epoch TEXT NOT NULL, cursor INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS cursors (
+        region TEXT PRIMARY KEY, epoch TEXT NOT NULL, cursor INTEGER NOT NULL
+      ) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS idempotency (
         key TEXT PRIMARY KEY, body_hash TEXT NOT NULL, result TEXT NOT NULL, stored_at INTEGER NOT NULL
-      );
+      ) WITHOUT ROWID;
     `);
     this.state = new InboxState(ctx, this.sql);
     // Answered by the runtime without waking the object.
@@ -257,8 +259,9 @@ export class UserInbox extends DurableObject<Env> {
           this.sendAnnouncements(socket, connectionOf(socket), next);
           continue;
         }
+        // From the region itself: this isolate's copy may well be older than the push.
         const from = { since: cursor, epoch: epoch ?? undefined };
-        const window = await this.readRegion(region, from, config(this.env).ANNOUNCEMENT_LIMIT);
+        const window = await this.env.REGIONS.getByName(region).read(from, config(this.env).ANNOUNCEMENT_LIMIT);
         // Read the attachment again: personal frames may have been sent during the await.
         this.sendAnnouncements(socket, connectionOf(socket), window);
       }
@@ -302,7 +305,7 @@ export class UserInbox extends DurableObject<Env> {
     } catch {
       return error("The frame is not valid JSON.");
     }
-    const { type, ...body } = (typeof parsed === "object" && parsed) as { type?: unknown };
+    const { type, ...body } = (typeof parsed === "object" && parsed !== null ? parsed : {}) as { type?: unknown };
     if (type === "ack") {
       const ack = v.safeParse(ackBody, body);
       if (!ack.success) return error(`Invalid ack frame: ${v.summarize(ack.issues)}`);
@@ -347,8 +350,16 @@ export class UserInbox extends DurableObject<Env> {
       .first<{ since: number; epoch: string }>("SELECT cursor AS since, epoch FROM cursors WHERE region = ?", region);
   }
 
+  /** Writes only when the cursor changed: a poll with nothing new writes no row. */
   private storeCursor(region: string, epoch: string, cursor: number) {
-    this.sql.run("INSERT OR REPLACE INTO cursors (region, epoch, cursor) VALUES (?, ?, ?)", region, epoch, cursor);
+    this.sql.run(
+      `INSERT INTO cursors (region, epoch, cursor) VALUES (?, ?, ?)
+       ON CONFLICT (region) DO UPDATE SET epoch = excluded.epoch, cursor = excluded.cursor
+       WHERE epoch != excluded.epoch OR cursor != excluded.cursor`,
+      region,
+      epoch,
+      cursor,
+    );
   }
 
   ack(upTo: number) {

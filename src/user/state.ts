@@ -2,8 +2,8 @@
 // one row, mirrored in memory. Keeping the set sizes here, rather than counting
 // rows, keeps every operation's storage reads proportional to what it returns.
 //
-// The three deadlines share the object's single alarm, which always points at
-// the earliest of them.
+// The three deadlines share the object's single alarm, which is never later
+// than the earliest of them.
 
 import type { MeteredSql } from "../shared/sql";
 
@@ -20,6 +20,8 @@ export interface InboxValues {
   pendingExpiresAt: number | null;
   unreadExpiresAt: number | null;
   idempotencyExpiresAt: number | null;
+  /** When the object's one alarm is set for (kept here so no start-up has to ask the runtime). */
+  alarmAt: number | null;
 }
 
 const empty: InboxValues = {
@@ -31,14 +33,13 @@ const empty: InboxValues = {
   pendingExpiresAt: null,
   unreadExpiresAt: null,
   idempotencyExpiresAt: null,
+  alarmAt: null,
 };
 
 export class InboxState {
   readonly values: InboxValues;
   /** The row as last written, so that a save that changes nothing writes nothing. */
   private written: string;
-  private alarmAt: number | null = null;
-
   private readonly storage: DurableObjectStorage;
 
   constructor(
@@ -50,33 +51,36 @@ export class InboxState {
     const row = this.sql.first<{ state: string }>("SELECT state FROM inbox");
     this.written = row?.state ?? JSON.stringify(empty);
     this.values = { ...empty, ...JSON.parse(this.written) };
-    void ctx.blockConcurrencyWhile(async () => {
-      this.alarmAt = await this.storage.getAlarm();
-    });
   }
 
   /**
-   * Applies `changes` on top of any direct edits to `values`, writes the row, and
-   * re-aims the alarm. Synchronous, so callers can go on in the same step; the
-   * alarm write is confirmed by the object's output gate like any other write.
+   * Applies `changes` on top of any direct edits to `values`, arms the alarm if
+   * a deadline now comes before it, and writes the row. Synchronous, so callers
+   * can go on in the same step; the alarm write is confirmed by the object's
+   * output gate like any other write.
+   *
+   * A deadline that moves later (every publish moves the TTLs) leaves the alarm
+   * where it is: it fires early, clears nothing, and is armed again for the
+   * real deadline. That keeps an alarm write off almost every publish.
    */
   save(changes: Partial<InboxValues>) {
     Object.assign(this.values, changes);
+    const { pendingExpiresAt, unreadExpiresAt, idempotencyExpiresAt, alarmAt } = this.values;
+    const deadlines = [pendingExpiresAt, unreadExpiresAt, idempotencyExpiresAt].filter((at) => at !== null);
+    const next = deadlines.length > 0 ? Math.min(...deadlines) : null;
+    if (next !== null && (alarmAt === null || next < alarmAt)) {
+      this.values.alarmAt = next;
+      void this.storage.setAlarm(next);
+    }
     const state = JSON.stringify(this.values);
     if (state !== this.written) {
       this.sql.run("INSERT OR REPLACE INTO inbox (singleton, state) VALUES (1, ?)", state);
       this.written = state;
     }
-    const { pendingExpiresAt, unreadExpiresAt, idempotencyExpiresAt } = this.values;
-    const deadlines = [pendingExpiresAt, unreadExpiresAt, idempotencyExpiresAt].filter((at) => at !== null);
-    const next = deadlines.length > 0 ? Math.min(...deadlines) : null;
-    if (next === this.alarmAt) return;
-    this.alarmAt = next;
-    void (next === null ? this.storage.deleteAlarm() : this.storage.setAlarm(next));
   }
 
-  /** The runtime clears the alarm before running it; remember that so the next save sets it again. */
+  /** The runtime clears the alarm before running it; the next save arms it again if anything is left. */
   alarmFired() {
-    this.alarmAt = null;
+    this.values.alarmAt = null;
   }
 }
