@@ -334,11 +334,12 @@ export class UserInbox extends DurableObject<Env> {
 
   /** When the last socket following a region closes, the region stops pushing to this user. */
   private async stopFollowingIfIdle(region: string | null) {
-    if (region === null || this.openSockets(region).length > 0) return;
+    const listening = (name: string) => this.openSockets(name).length > 0 || (this.connecting.get(name) ?? 0) > 0;
+    if (region === null || listening(region)) return;
     const regionLog = this.env.REGIONS.getByName(region);
     await regionLog.unfollow(this.userId);
-    // A socket may have connected while unfollowing; it must keep its announcements.
-    if (this.openSockets(region).length > 0) await regionLog.follow(this.userId);
+    // A socket may have connected (or begun to) while unfollowing; it must keep its announcements.
+    if (listening(region)) await regionLog.follow(this.userId);
   }
 
   private openSockets(region: string) {

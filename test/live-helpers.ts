@@ -1,0 +1,345 @@
+// Shared by the live delivery tests (GET /v1/inbox/live): open a WebSocket or an
+// SSE stream, collect what arrives, and wait for conditions with a bounded poll
+// (never a fixed sleep). Every socket and stream opened here is remembered, so
+// `closeAllLive` (run after each test) closes whatever a test left open.
+import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { call, clientToken, type InboxAnswer } from "./helpers";
+
+// ---- waiting ------------------------------------------------------------------
+
+const WAIT_MS = 2_000;
+const STEP_MS = 10;
+
+/** Polls `condition` every 10 ms for up to ~2 s; then fails, saying what was awaited and what was seen. */
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  seen: () => unknown = () => undefined,
+) {
+  for (let waited = 0; ; waited += STEP_MS) {
+    if (await condition()) return;
+    if (waited >= WAIT_MS) {
+      const state = seen();
+      throw new Error(`Timed out waiting for ${what}${state === undefined ? "" : `; seen: ${JSON.stringify(state)}`}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, STEP_MS));
+  }
+}
+
+// ---- frames ---------------------------------------------------------------------
+
+export type PersonalMessage = InboxAnswer["personal"][number];
+export type AnnouncementMessage = InboxAnswer["announcements"][number];
+
+export type CatchupFrame = { type: "catchup" } & InboxAnswer;
+export type PersonalFrame = { type: "personal"; message: PersonalMessage };
+export type AnnouncementFrame = { type: "announcement"; message: AnnouncementMessage };
+export type OkFrame = { type: "ok"; for: "ack"; pending: number } | { type: "ok"; for: "read"; unread: number };
+export type ErrorFrame = { type: "error"; status: number; title?: string; detail: string };
+export type Frame = CatchupFrame | PersonalFrame | AnnouncementFrame | OkFrame | ErrorFrame | { type: "pong" };
+
+export const personalSeqs = (frames: Frame[]) =>
+  frames.filter((f): f is PersonalFrame => f.type === "personal").map((f) => f.message.seq);
+export const announcementIds = (frames: Frame[]) =>
+  frames.filter((f): f is AnnouncementFrame => f.type === "announcement").map((f) => f.message.id);
+
+/** 1, 2, … n (or from..to): the ids or seqs a test expects, with no gap. */
+export const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+// ---- opening a live connection ----------------------------------------------------
+
+export type LiveOptions = {
+  /** The token's `region` claim. */
+  region?: string;
+  /** Query string, with its leading "?" (e.g. "?region=bj"). */
+  query?: string;
+  /** Send the token as ?token= instead of the Authorization header. */
+  tokenInQuery?: boolean;
+  /** Extra request headers. */
+  headers?: Record<string, string>;
+};
+
+async function liveRequest(userId: string, options: LiveOptions, kind: Record<string, string>) {
+  const token = await clientToken({ sub: userId, ...(options.region !== undefined && { region: options.region }) });
+  let path = `/v1/inbox/live${options.query ?? ""}`;
+  const headers: Record<string, string> = { ...kind, ...options.headers };
+  if (options.tokenInQuery) path += `${path.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`;
+  else headers.Authorization = `Bearer ${token}`;
+  return call(path, { headers });
+}
+
+const opened = new Set<{ close(): Promise<void> | void }>();
+
+/** Closes every socket and stream a test left open (use in afterEach). */
+export async function closeAllLive() {
+  const all = [...opened];
+  opened.clear();
+  await Promise.all(all.map((live) => live.close()));
+}
+
+// ---- WebSocket -------------------------------------------------------------------
+
+/** A client WebSocket that records every frame it receives, parsed, in arrival order. */
+export class LiveSocket {
+  readonly frames: Frame[] = [];
+  readonly raw: (string | ArrayBuffer)[] = [];
+  closeEvent: { code: number; reason: string } | null = null;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly label = "socket",
+  ) {
+    ws.addEventListener("message", (event) => {
+      this.raw.push(event.data as string | ArrayBuffer);
+      this.frames.push(JSON.parse(event.data as string) as Frame);
+    });
+    ws.addEventListener("close", (event) => {
+      this.closeEvent = { code: event.code, reason: event.reason };
+    });
+    ws.accept();
+    opened.add(this);
+  }
+
+  /** Waits until at least `count` frames have arrived; returns them all. */
+  async waitForFrames(count: number) {
+    await waitFor(() => this.frames.length >= count, `${count} frame(s) on ${this.label}`, () => this.frames);
+    return this.frames;
+  }
+
+  /** Waits until some frame satisfies `match`; returns the first such frame. */
+  async waitForFrame<F extends Frame>(match: (frame: Frame) => frame is F, what: string): Promise<F>;
+  async waitForFrame(match: (frame: Frame) => boolean, what: string): Promise<Frame>;
+  async waitForFrame(match: (frame: Frame) => boolean, what: string) {
+    await waitFor(() => this.frames.some(match), `${what} on ${this.label}`, () => this.frames);
+    return this.frames.find(match)!;
+  }
+
+  async catchup() {
+    const [first] = await this.waitForFrames(1);
+    if (first!.type !== "catchup") throw new Error(`first frame on ${this.label} is not a catchup: ${JSON.stringify(first)}`);
+    return first as CatchupFrame;
+  }
+
+  waitForPersonal(seq: number) {
+    return this.waitForFrame(
+      (f): f is PersonalFrame => f.type === "personal" && f.message.seq === seq,
+      `personal frame seq ${seq}`,
+    );
+  }
+
+  waitForAnnouncement(id: number) {
+    return this.waitForFrame(
+      (f): f is AnnouncementFrame => f.type === "announcement" && f.message.id === id,
+      `announcement frame id ${id}`,
+    );
+  }
+
+  /**
+   * Sends a client frame (text or binary as given; anything else as JSON text)
+   * and returns the first ok, error or pong frame that arrives after it.
+   */
+  async request(frame: unknown): Promise<Frame> {
+    const before = this.frames.length;
+    const binary = frame instanceof ArrayBuffer || ArrayBuffer.isView(frame);
+    this.ws.send(typeof frame === "string" || binary ? (frame as string | ArrayBuffer) : JSON.stringify(frame));
+    await waitFor(
+      () => this.frames.slice(before).some((f) => f.type === "ok" || f.type === "error" || f.type === "pong"),
+      `an answer to ${typeof frame === "string" ? frame : "a client frame"} on ${this.label}`,
+      () => this.frames.slice(before),
+    );
+    return this.frames.slice(before).find((f) => f.type === "ok" || f.type === "error" || f.type === "pong")!;
+  }
+
+  /**
+   * A round trip through the user's object ({"type":"ack","upTo":0}, which
+   * removes nothing): every frame the object sent before answering it has
+   * arrived once this returns. The answer itself is removed from `frames`.
+   */
+  async barrier() {
+    const before = this.frames.length;
+    this.ws.send(JSON.stringify({ type: "ack", upTo: 0 }));
+    const isAnswer = (f: Frame) => f.type === "ok" && f.for === "ack";
+    await waitFor(() => this.frames.slice(before).some(isAnswer), `the barrier's answer on ${this.label}`, () => this.frames);
+    const at = this.frames.findIndex((f, i) => i >= before && isAnswer(f));
+    this.frames.splice(at, 1);
+    this.raw.splice(at, 1);
+  }
+
+  /** Closes from the client side and waits for the close handshake to finish. */
+  async close() {
+    opened.delete(this);
+    if (this.closeEvent) return;
+    try {
+      this.ws.close(1000, "test done");
+    } catch {
+      return;
+    }
+    await waitFor(() => this.closeEvent !== null, `${this.label} to close`);
+  }
+}
+
+/** Opens a live WebSocket for `userId`; fails unless the answer is 101 with a socket. */
+export async function openSocket(userId: string, options: LiveOptions = {}, label = `socket of ${userId}`) {
+  const res = await liveRequest(userId, options, { Upgrade: "websocket" });
+  if (res.status !== 101 || !res.webSocket) {
+    throw new Error(`live upgrade answered ${res.status}: ${await res.text()}`);
+  }
+  return new LiveSocket(res.webSocket, label);
+}
+
+/** Wraps the WebSocket of a 101 answer obtained some other way (e.g. worker.fetch with another env). */
+export function adoptSocket(res: Response, label = "socket") {
+  if (res.status !== 101 || !res.webSocket) throw new Error(`expected a 101 with a WebSocket, got ${res.status}`);
+  return new LiveSocket(res.webSocket, label);
+}
+
+/** The live-upgrade request itself, for tests of refusals. */
+export function liveUpgrade(userId: string, options: LiveOptions = {}) {
+  return liveRequest(userId, options, { Upgrade: "websocket" });
+}
+
+// ---- Server-Sent Events ------------------------------------------------------------
+
+export type SseEvent = { id: string | undefined; event: string; data: string; frame: Frame };
+
+/**
+ * Reads an event stream incrementally and parses it as the HTML standard does:
+ * lines end at CRLF, LF or CR; a blank line dispatches the event; ":" lines are
+ * comments; "field: value" (one space after the colon is dropped); data lines join with "\n".
+ */
+export class EventStream {
+  readonly events: SseEvent[] = [];
+  readonly comments: string[] = [];
+  ended = false;
+  failure: unknown = null;
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  private readonly pumping: Promise<void>;
+
+  constructor(
+    readonly response: Response,
+    readonly label = "event stream",
+  ) {
+    this.reader = response.body!.getReader();
+    this.pumping = this.pump();
+    opened.add(this);
+  }
+
+  private async pump() {
+    const decoder = new TextDecoder();
+    let buffer = "";
+    let pending: { id?: string; event?: string; data: string[] } = { data: [] };
+    try {
+      for (;;) {
+        const { value, done } = await this.reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        for (;;) {
+          const end = buffer.search(/\r\n|\n|\r/);
+          // A lone CR at the end of the buffer may be the first half of a CRLF.
+          if (end < 0 || (buffer[end] === "\r" && end === buffer.length - 1)) break;
+          const line = buffer.slice(0, end);
+          buffer = buffer.slice(end + (buffer.startsWith("\r\n", end) ? 2 : 1));
+          if (line === "") {
+            if (pending.data.length > 0) {
+              const data = pending.data.join("\n");
+              this.events.push({ id: pending.id, event: pending.event ?? "message", data, frame: JSON.parse(data) as Frame });
+            }
+            pending = { data: [] };
+            continue;
+          }
+          if (line.startsWith(":")) {
+            this.comments.push(line.slice(1));
+            continue;
+          }
+          const colon = line.indexOf(":");
+          const field = colon < 0 ? line : line.slice(0, colon);
+          let value = colon < 0 ? "" : line.slice(colon + 1);
+          if (value.startsWith(" ")) value = value.slice(1);
+          if (field === "data") pending.data.push(value);
+          else if (field === "event") pending.event = value;
+          else if (field === "id") pending.id = value;
+        }
+      }
+    } catch (error) {
+      this.failure = error;
+    } finally {
+      this.ended = true;
+    }
+  }
+
+  get frames() {
+    return this.events.map((event) => event.frame);
+  }
+
+  /** Waits until at least `count` events have arrived; returns them all. */
+  async waitForEvents(count: number) {
+    await waitFor(
+      () => this.events.length >= count,
+      `${count} event(s) on ${this.label}`,
+      () => ({ events: this.events, ended: this.ended, failure: String(this.failure ?? "") }),
+    );
+    return this.events;
+  }
+
+  /** Waits until some event satisfies `match`; returns the first such event. */
+  async waitForEvent(match: (event: SseEvent) => boolean, what: string) {
+    await waitFor(() => this.events.some(match), `${what} on ${this.label}`, () => this.events);
+    return this.events.find(match)!;
+  }
+
+  waitForPersonal(seq: number) {
+    return this.waitForEvent((e) => e.frame.type === "personal" && e.frame.message.seq === seq, `personal event seq ${seq}`);
+  }
+
+  waitForAnnouncement(id: number) {
+    return this.waitForEvent(
+      (e) => e.frame.type === "announcement" && e.frame.message.id === id,
+      `announcement event id ${id}`,
+    );
+  }
+
+  /** Cancels the stream from the client side (as a browser does when the page goes away). */
+  async close() {
+    opened.delete(this);
+    await this.reader.cancel().catch(() => {});
+    await this.pumping;
+  }
+}
+
+/** The SSE request itself (Accept: text/event-stream), for tests that look at the answer. */
+export function liveEventStreamRequest(userId: string, options: LiveOptions = {}) {
+  return liveRequest(userId, options, { Accept: "text/event-stream" });
+}
+
+/** Opens an SSE stream for `userId`; fails unless the answer is 200 text/event-stream. */
+export async function openEventStream(userId: string, options: LiveOptions = {}, label = `event stream of ${userId}`) {
+  const res = await liveEventStreamRequest(userId, options);
+  if (res.status !== 200 || !res.body) throw new Error(`live event stream answered ${res.status}: ${await res.text()}`);
+  return new EventStream(res, label);
+}
+
+/** Wraps the body of a 200 event-stream answer obtained some other way. */
+export function adoptEventStream(res: Response, label = "event stream") {
+  if (res.status !== 200 || !res.body) throw new Error(`expected a 200 event stream, got ${res.status}`);
+  return new EventStream(res, label);
+}
+
+// ---- looking inside the objects -------------------------------------------------------
+
+/** readyState of each WebSocket the user's object holds (WebSocket.OPEN is 1). */
+export function userSocketStates(userId: string) {
+  return runInDurableObject(env.USERS.getByName(userId), (_instance, state) =>
+    state.getWebSockets().map((socket) => socket.readyState),
+  );
+}
+
+/** The users the region's `followers` table lists. */
+export function regionFollowers(regionId: string) {
+  return runInDurableObject(env.REGIONS.getByName(regionId), (_instance, state) =>
+    state.storage.sql
+      .exec<{ user: string }>("SELECT user FROM followers ORDER BY user")
+      .toArray()
+      .map((row) => row.user),
+  );
+}
