@@ -1,7 +1,8 @@
 // Live delivery frames (GET /v1/inbox/live), as discriminated unions on `type`.
 // Server frames are assembled from the stored JSON texts of messages, so the
 // builders below take and return text.
-import type { Announcement, PersonalMessage } from "./schema";
+import * as v from "valibot";
+import { ackBody, readBody, type Announcement, type PersonalMessage, type ReadReceipt } from "./schema";
 
 export type ServerFrame =
   | ({ type: "catchup" } & Record<string, unknown>)
@@ -11,8 +12,36 @@ export type ServerFrame =
   | { type: "ok"; for: "read"; unread: number }
   | { type: "error"; status: number; title?: string; detail: string };
 
-/** What a client may send on a WebSocket; the fields besides `type` are the HTTP bodies of ack and read. */
-export type ClientFrame = { type: "ack"; upTo: number } | { type: "read"; seqs?: number[]; upTo?: number };
+type ErrorFrame = Extract<ServerFrame, { type: "error" }>;
+
+/**
+ * A client's text frame — {"type":"ack","upTo":n} or {"type":"read","seqs":[…]} / "upTo" — checked with
+ * the same schemas as the HTTP bodies of ack and read; or the error frame to answer.
+ */
+export function parseClientFrame(
+  message: string | ArrayBuffer,
+  maxBytes: number,
+): { type: "ack"; upTo: number } | { type: "read"; receipt: ReadReceipt } | ErrorFrame {
+  const error = (detail: string, status = 400): ErrorFrame => ({ type: "error", status, detail });
+  if (typeof message !== "string") return error("Send frames as JSON text.");
+  if (new TextEncoder().encode(message).length > maxBytes) return error("The frame is larger than MESSAGE_MAX_BYTES.", 413);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message);
+  } catch {
+    return error("The frame is not valid JSON.");
+  }
+  const { type, ...body } = (typeof parsed === "object" && parsed !== null ? parsed : {}) as { type?: unknown };
+  if (type === "ack") {
+    const ack = v.safeParse(ackBody, body);
+    return ack.success ? { type, upTo: ack.output.upTo } : error(`Invalid ack frame: ${v.summarize(ack.issues)}`);
+  }
+  if (type === "read") {
+    const read = v.safeParse(readBody, body);
+    return read.success ? { type, receipt: read.output } : error(`Invalid read frame: ${v.summarize(read.issues)}`);
+  }
+  return error('A frame\'s type must be "ack" or "read".');
+}
 
 export const catchupFrame = (answer: string) => `{"type":"catchup",${answer.slice(1)}`;
 export const personalFrame = (message: string) => `{"type":"personal","message":${message}}`;

@@ -10,15 +10,19 @@
 // other requests in are calls to a region; everything that depends on the
 // pending set, and every live socket's acceptance, happens after them.
 import { DurableObject } from "cloudflare:workers";
-import * as v from "valibot";
 import { config, type Env } from "../config";
 import { readThroughTail } from "../region/tail-cache";
 import type { AnnouncementWindow, ReadFrom, StoredAnnouncement } from "../region/window";
-import { announcementFrame, catchupFrame, frame, personalFrame } from "../shared/frames";
 import {
-  ackBody,
+  announcementFrame,
+  catchupFrame,
+  frame,
+  parseClientFrame,
+  personalFrame,
+  type ServerFrame,
+} from "../shared/frames";
+import {
   jsonWithLists,
-  readBody,
   type MessageContent,
   type PersonalMessage,
   type ReadReceipt,
@@ -290,33 +294,14 @@ export class UserInbox extends DurableObject<Env> {
 
   /** A client frame: ack or read, answered with an ok or error frame. */
   async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer) {
-    socket.send(this.answerFrame(message));
-  }
-
-  private answerFrame(message: string | ArrayBuffer) {
-    const error = (detail: string, status = 400) => frame({ type: "error", status, detail });
-    if (typeof message !== "string") return error("Send frames as JSON text.");
-    if (new TextEncoder().encode(message).length > config(this.env).MESSAGE_MAX_BYTES) {
-      return error("The frame is larger than MESSAGE_MAX_BYTES.", 413);
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(message);
-    } catch {
-      return error("The frame is not valid JSON.");
-    }
-    const { type, ...body } = (typeof parsed === "object" && parsed !== null ? parsed : {}) as { type?: unknown };
-    if (type === "ack") {
-      const ack = v.safeParse(ackBody, body);
-      if (!ack.success) return error(`Invalid ack frame: ${v.summarize(ack.issues)}`);
-      return frame({ type: "ok", for: "ack", ...this.ack(ack.output.upTo) });
-    }
-    if (type === "read") {
-      const read = v.safeParse(readBody, body);
-      if (!read.success) return error(`Invalid read frame: ${v.summarize(read.issues)}`);
-      return frame({ type: "ok", for: "read", ...this.markRead(read.output) });
-    }
-    return error('A frame\'s type must be "ack" or "read".');
+    const parsed = parseClientFrame(message, config(this.env).MESSAGE_MAX_BYTES);
+    const reply: ServerFrame =
+      parsed.type === "ack"
+        ? { type: "ok", for: "ack", ...this.ack(parsed.upTo) }
+        : parsed.type === "read"
+          ? { type: "ok", for: "read", ...this.markRead(parsed.receipt) }
+          : parsed;
+    socket.send(frame(reply));
   }
 
   async webSocketClose(socket: WebSocket) {
