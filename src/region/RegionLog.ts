@@ -19,6 +19,8 @@ export class RegionLog extends DurableObject<Env> {
   private region: RegionHead;
   /** Local arrival time of the oldest retained row: the next age-based deadline. */
   private oldestStoredAt: number | null = null;
+  /** Pushes waiting to be sent, in publish order. */
+  private readonly outbox: (() => void)[] = [];
   /** Reads served (polls and connects): how much load the region's users put on this object. */
   private reads = 0;
   /** Users with a live connection following this region, with their stubs (one stub keeps calls in order). */
@@ -68,10 +70,7 @@ export class RegionLog extends DurableObject<Env> {
     }
     if (wasEmpty) await this.oldestChanged();
     recordPublish(regionName, this.region, { id, message });
-    // To the followers of this moment (later ones read it in their catch-up), once this call has
-    // answered: the publisher does not wait for the fan-out.
-    const followers = [...this.followers];
-    setTimeout(() => this.push(followers, regionName, { id, message }), 0);
+    if (this.followers.size > 0) this.enqueuePush(regionName, { id, message });
     return id;
   }
 
@@ -129,6 +128,21 @@ export class RegionLog extends DurableObject<Env> {
 
   private addFollower(user: string) {
     this.followers.set(user, this.env.USERS.getByName(user));
+  }
+
+  /**
+   * Queues a push to the followers of this moment (later ones read the
+   * announcement in their catch-up). The queue is sent once this call has
+   * answered, so the publisher never waits for the fan-out; one timer serves
+   * the whole queue, however fast publishes come.
+   */
+  private enqueuePush(regionName: string, announcement: StoredAnnouncement) {
+    const followers = [...this.followers];
+    this.outbox.push(() => this.push(followers, regionName, announcement));
+    if (this.outbox.length > 1) return;
+    setTimeout(() => {
+      for (const send of this.outbox.splice(0)) send();
+    }, 0);
   }
 
   /**
