@@ -1,0 +1,137 @@
+// Throughput under load with autocannon (programmatic): each scenario runs for
+// a fixed time with a fixed number of connections, and every run is also
+// capped in requests and stopped by a watchdog, so nothing runs on by itself.
+import autocannon from "autocannon";
+import { pool } from "./client.mjs";
+
+/**
+ * One autocannon run. `request` is { method, path, headers, body } or a
+ * function (i) => that for the i-th request (round-robin over users). Either
+ * `seconds` (a timed run) or `amount` (exactly that many requests) bounds it.
+ */
+export async function fire({ url, request, connections, seconds, amount, title }) {
+  const build = typeof request === "function" ? request : () => request;
+  let i = 0;
+  const options = {
+    url,
+    title,
+    connections,
+    pipelining: 1,
+    timeout: 10,
+    ...(amount ? { amount } : { duration: seconds }),
+    // Also capped in count: far above what a timed run can reach on loopback.
+    ...(!amount && { maxOverallRequests: Math.max(connections, Math.ceil(seconds * 200_000)) }),
+    requests: [{ setupRequest: (req) => ({ ...req, ...build(i++) }) }],
+  };
+  const instance = autocannon(options);
+  // The watchdog: a timed run gets its time plus 30 s, a counted one 10 minutes.
+  const watchdog = setTimeout(() => instance.stop(), (amount ? 600 : seconds + 30) * 1000);
+  try {
+    return summarize(await instance);
+  } finally {
+    clearTimeout(watchdog);
+  }
+}
+
+function summarize(result) {
+  const completed = result.requests.total;
+  return {
+    requests: completed,
+    seconds: result.duration,
+    reqPerSec: round(completed / result.duration),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    maxMs: result.latency.max,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, { count }]) => [code, Number(count)])),
+  };
+}
+
+const round = (value) => Math.round(value * 10) / 10;
+
+/** A seeding run: exactly `amount` requests, and every one of them must succeed. */
+export async function seed({ url, request, amount, connections = 32, title }) {
+  const result = await fire({ url, request, amount, connections, title });
+  if (result.non2xx > 0 || result.errors > 0 || result.requests < amount) {
+    throw new Error(`seeding "${title}" failed: ${JSON.stringify(result)}`);
+  }
+  return result;
+}
+
+export const get = (path, token) => ({
+  method: "GET",
+  path,
+  headers: token ? { authorization: `Bearer ${token}` } : {},
+});
+
+const USERS = 1_000;
+const REGION_USERS = 10_000;
+export const POLL_REGION = "bench-region";
+
+/**
+ * The throughput scenarios, in order; /health first, as the runtime's floor.
+ * Each gets `seconds` with `connections`; seeding and warm-ups are counted runs.
+ * `watchCpu()` measures the CPU used elsewhere on the machine during each.
+ */
+export async function runLoadScenarios(pb, { url, seconds, connections, watchCpu = () => ({ stop: () => null }), log = () => {} }) {
+  const results = [];
+  const admin = { authorization: `Bearer ${pb.adminToken}`, "content-type": "application/json" };
+  const message = JSON.stringify({ title: "bench", body: "a personal message from the bench", data: { n: 1 } });
+  const tokens = (prefix, count, region) => Array.from({ length: count }, (_, i) => pb.token(`${prefix}-${i}`, region));
+  const roundRobin = (list, make) => (i) => make(list[i % list.length], i % list.length);
+  const measure = async (id, label, request, extra = {}) => {
+    log(`  (${id}) ${label}`);
+    const cpu = watchCpu();
+    const result = await fire({ url, request, connections, seconds, title: label });
+    results.push({ id, scenario: label, connections, ...result, otherCpuCores: cpu.stop(), ...extra });
+    return result;
+  };
+
+  await measure("a", "GET /health", get("/health"));
+
+  const idle = tokens("idle", USERS);
+  const pollIdle = roundRobin(idle, (token) => get("/v1/inbox", token));
+  const idleWarmUp = await seed({ url, title: "warm-up: one poll per idle user", amount: USERS, request: pollIdle });
+  await measure("b", "GET /v1/inbox, nothing pending, no region (1,000 users)", pollIdle, { warmUp: idleWarmUp });
+
+  const busy = tokens("pending", USERS);
+  log("  seeding 10 pending messages for each of 1,000 users");
+  await pool(Array.from({ length: USERS }, (_, i) => `pending-${i}`), 32, async (user) => {
+    for (let n = 1; n <= 10; n++) await pb.publish(user, { title: "bench", body: `pending ${n}`, data: { n } });
+  });
+  if ((await pb.poll(busy[0])).personal.length !== 10) throw new Error("seeding: a user should have 10 pending");
+  await measure("c", "GET /v1/inbox, 10 pending each (1,000 users)", roundRobin(busy, (token) => get("/v1/inbox", token)));
+
+  const publish = (i) => ({ method: "POST", path: `/admin/v1/users/publish-${i % USERS}/messages`, headers: admin, body: message });
+  const publishWarmUp = await seed({ url, title: "warm-up: one publish per user", amount: USERS, request: publish });
+  await measure("d", "POST /admin/v1/users/{id}/messages (1,000 users)", publish, { warmUp: publishWarmUp });
+
+  await measure("e", "POST /admin/v1/announcements (one region)", {
+    method: "POST",
+    path: "/admin/v1/announcements",
+    headers: admin,
+    body: JSON.stringify({ regions: ["bench-announce"], title: "bench", body: "an announcement from the bench" }),
+  });
+
+  const readers = tokens("reader", REGION_USERS, POLL_REGION);
+  for (let i = 1; i <= 20; i++) await pb.announce(POLL_REGION, { body: `seed ${i}` });
+  const pollRegion = roundRobin(readers, (token) => get("/v1/inbox", token));
+  log(`  warm-up: one poll for each of ${REGION_USERS.toLocaleString("en-US")} users`);
+  const regionWarmUp = await seed({ url, title: "warm-up: one poll per region user", amount: REGION_USERS, connections, request: pollRegion });
+  const before = await pb.storage("regions", POLL_REGION);
+  const polled = await measure("f", `GET /v1/inbox, ${REGION_USERS.toLocaleString("en-US")} users of one region`, pollRegion, {
+    warmUp: regionWarmUp,
+  });
+  const after = await pb.storage("regions", POLL_REGION);
+  const f = results.at(-1);
+  f.regionCallsPer1000Polls =
+    typeof before?.reads !== "number" || typeof after?.reads !== "number"
+      ? "n/a (route missing)"
+      : after.reads < before.reads
+        ? "n/a (region object restarted)"
+        : Math.round(((after.reads - before.reads) / (polled.requests / 1000)) * 100) / 100;
+  for (const row of results) row.vsHealth = Math.round((row.reqPerSec / results[0].reqPerSec) * 1000) / 1000;
+  return results;
+}

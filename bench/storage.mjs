@@ -1,0 +1,194 @@
+// Storage cost per operation, measured one request at a time (not under load):
+// each object counts the SQLite rows its statements read and wrote since it
+// started (GET /admin/v1/{users|regions}/{id}/storage); the cost of an
+// operation is the delta around N of them on a fresh object, divided by N.
+import { setTimeout as sleep } from "node:timers/promises";
+import { pool } from "./client.mjs";
+import { fire } from "./load.mjs";
+
+const MISSING = "n/a (route missing)";
+
+/** The per-op delta of an object's counters around `run`, or why there is none. */
+async function costOf(pb, kind, id, n, run) {
+  const before = await pb.storage(kind, id);
+  await run();
+  const after = await pb.storage(kind, id);
+  if (!before || !after) return { note: MISSING };
+  if (after.rowsRead < before.rowsRead || after.rowsWritten < before.rowsWritten) {
+    return { note: "n/a (object restarted during the measurement)" };
+  }
+  const perOp = (key) => Math.round(((after[key] - before[key]) / n) * 100) / 100;
+  return {
+    rowsRead: perOp("rowsRead"),
+    rowsWritten: perOp("rowsWritten"),
+    ...(typeof after.reads === "number" && { regionCalls: perOp("reads") }),
+  };
+}
+
+async function times(n, fn) {
+  for (let i = 1; i <= n; i++) await fn(i);
+}
+
+const expect = (condition, what) => {
+  if (!condition) throw new Error(`storage phase: expected ${what}`);
+};
+
+/**
+ * Seeds `count` announcements into `region` with parallel publishes. What is
+ * checked is the outcome, the retained count; publishes that answered non-2xx
+ * are counted and reported (a 500 may still have stored its announcement).
+ */
+async function fillRegion(pb, url, region, count) {
+  let non2xx = 0;
+  if (count > 1000) {
+    const result = await fire({
+      url,
+      title: `seed ${count} announcements`,
+      amount: count,
+      connections: 32,
+      request: {
+        method: "POST",
+        path: "/admin/v1/announcements",
+        headers: { authorization: `Bearer ${pb.adminToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ regions: [region], body: "seed" }),
+      },
+    });
+    non2xx = result.non2xx + result.errors;
+  } else {
+    await pool(Array.from({ length: count }), 16, () => pb.announce(region, { body: "seed" }));
+  }
+  const { head, oldest } = await pb.regionLog(region);
+  expect(oldest !== null && head - oldest + 1 === count, `${count} retained announcements in ${region} (head ${head}, oldest ${oldest})`);
+  return { head, non2xx };
+}
+
+/**
+ * Every per-operation figure, on objects no other phase touches (the bench's
+ * storage directory is fresh). `n` is the number of operations averaged
+ * (`coldPolls` where each waits out the region copy's `cacheMs`); `bigRegion`
+ * the retained count of the large since(x) case (100,000).
+ */
+export async function measureStorage(pb, { url, n = 20, coldPolls = 5, cacheMs = 1000, bigRegion = 100_000, log = () => {} }) {
+  const name = (what) => `cost-${what}`;
+  const rows = [];
+  const add = (operation, object, cost, note) => rows.push({ operation, object, ...cost, ...(note && { detail: note }) });
+
+  if ((await pb.storage("users", name("probe"))) === null) {
+    log(`storage routes are missing in this build: every storage figure is "${MISSING}"`);
+  }
+
+  // Publish personal: the user's object.
+  {
+    const user = name("publish");
+    add("publish personal", "user", await costOf(pb, "users", user, n, () => times(n, (i) => pb.publish(user, { body: `m${i}` }))));
+  }
+
+  // Poll with nothing pending and no region.
+  {
+    const user = name("poll-empty");
+    const token = pb.token(user);
+    add("poll, nothing pending (no region)", "user", await costOf(pb, "users", user, n, () => times(n, async () => {
+      expect((await pb.poll(token)).personal.length === 0, "an empty poll");
+    })));
+  }
+
+  // Poll returning 10 pending (not acknowledged, so each poll returns the same 10).
+  {
+    const user = name("poll-10");
+    const token = pb.token(user);
+    await times(10, (i) => pb.publish(user, { body: `m${i}` }));
+    add("poll, 10 pending (returns 10)", "user", await costOf(pb, "users", user, n, () => times(n, async () => {
+      expect((await pb.poll(token)).personal.length === 10, "10 pending messages in a poll");
+    })));
+  }
+
+  // Poll with a region and nothing new: what each poll of scenario (f) costs the user's object.
+  {
+    const region = name("quiet");
+    const user = name("poll-quiet");
+    const token = pb.token(user, region);
+    await pb.announce(region, { body: "one" });
+    await pb.poll(token); // the first poll stores the cursor at the head
+    add("poll, region with nothing new (cursor at head)", "user", await costOf(pb, "users", user, n, () => times(n, async () => {
+      expect((await pb.poll(token)).announcements.length === 0, "no announcements");
+    })));
+  }
+
+  // Poll returning k = 10 announcements (since = head - 10), from a region of 100.
+  {
+    const region = name("k10");
+    const user = name("poll-k10");
+    const token = pb.token(user, region);
+    const { head } = await fillRegion(pb, url, region, 100);
+    const polls = () => times(n, async () => {
+      expect((await pb.poll(token, `?since=${head - 10}`)).announcements.length === 10, "10 announcements in a poll");
+    });
+    let regionCost;
+    const userCost = await costOf(pb, "users", user, n, async () => {
+      regionCost = await costOf(pb, "regions", region, n, polls);
+    });
+    add("poll returning k=10 announcements", "user", userCost);
+    add("poll returning k=10 announcements", "region", regionCost, `${n} polls back to back: most served by the isolate's region copy`);
+  }
+
+  // Ack: each call acknowledges one more pending message.
+  {
+    const user = name("ack");
+    const token = pb.token(user);
+    await times(n, (i) => pb.publish(user, { body: `m${i}` }));
+    add("ack (removes 1 pending)", "user", await costOf(pb, "users", user, n, () => times(n, (i) => pb.ack(token, i))));
+  }
+
+  // Read receipt: each call marks one message read (unread and pending).
+  {
+    const user = name("read");
+    const token = pb.token(user);
+    await times(n, (i) => pb.publish(user, { body: `m${i}` }));
+    add("read receipt (1 seq)", "user", await costOf(pb, "users", user, n, () => times(n, (i) => pb.read(token, [i]))));
+  }
+
+  // Publish an announcement: the region's object.
+  {
+    const region = name("announce");
+    add("publish announcement", "region", await costOf(pb, "regions", region, n, () => times(n, (i) => pb.announce(region, { body: `a${i}` }))));
+  }
+
+  // The region's since(x), at 100 and at 100,000 retained: the range read itself (the publisher's list
+  // route, limit 10), and a fresh user's poll ?since=<head-10>&region= after the isolate's copy of the
+  // region has expired (REGION_CACHE_MS), so that every poll reaches the region.
+  for (const retained of [100, bigRegion]) {
+    const region = name(`since-${retained}`);
+    const label = `${retained.toLocaleString("en-US")} retained`;
+    log(`  seeding ${retained.toLocaleString("en-US")} announcements into ${region}`);
+    const started = Date.now();
+    let head;
+    let seedNote;
+    try {
+      const seeded = await fillRegion(pb, url, region, retained);
+      head = seeded.head;
+      log(`  seeded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      if (seeded.non2xx > 0) {
+        const count = (value) => value.toLocaleString("en-US");
+        seedNote = `${count(seeded.non2xx)} of the ${count(retained)} seeding publishes answered non-2xx, yet all are retained`;
+        log(`  WARNING: ${seedNote}`);
+      }
+    } catch (error) {
+      const note = `n/a (seeding failed: ${error.message})`;
+      log(`  ${note}`);
+      add(`region since(head-10), ${label}`, "region", { note });
+      continue;
+    }
+    const { regionCalls, ...listCost } = await costOf(pb, "regions", region, n, () => times(n, async () => {
+      expect((await pb.regionLog(region, head - 10, 10)).announcements.length === 10, "10 announcements listed");
+    }));
+    add(`region since(head-10) limit 10, ${label}`, "region", listCost, "publisher list route");
+    if (seedNote) rows.at(-1).warning = seedNote;
+    add(`fresh user polls ?since=head-10, ${label}`, "region", await costOf(pb, "regions", region, coldPolls, () => times(coldPolls, async (i) => {
+      await sleep(cacheMs + 100);
+      const answer = await pb.poll(pb.token(`${region}-reader-${i}`), `?since=${head - 10}&region=${region}`);
+      expect(answer.announcements.length === 10, "10 announcements from since(head-10)");
+    })), "region copy expired before each poll");
+  }
+
+  return rows;
+}
