@@ -3,7 +3,7 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { SignJWT } from "jose";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import type { Env } from "../src/config";
 import { admin, call, client, clientToken, poll, problemOf, publish, unique, userView } from "./helpers";
@@ -349,5 +349,30 @@ describe("/health", () => {
     const res = await fetchWithEnv({ ADMIN_TOKEN: undefined, CLIENT_JWT_SECRET: undefined }, "/health");
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ ok: true });
+  });
+});
+
+describe("tokens already verified once (kept to spare the HMAC)", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("a token that worked is refused once it has expired", async () => {
+    const user = unique("u");
+    const token = await clientToken({ sub: user }, { expiresIn: "1m" });
+    const headers = { Authorization: `Bearer ${token}` };
+    expect((await call("/v1/inbox", { headers })).status).toBe(200);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 61_000);
+    expect((await call("/v1/inbox", { headers })).status).toBe(401);
+  });
+
+  it("a token that worked is refused after CLIENT_JWT_SECRET changes", async () => {
+    const user = unique("u");
+    const token = await clientToken({ sub: user });
+    const request = () => new Request("http://postbox.test/v1/inbox", { headers: { Authorization: `Bearer ${token}` } });
+    expect((await call("/v1/inbox", { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(request(), { ...env, CLIENT_JWT_SECRET: "a-rotated-secret" }, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(401);
   });
 });

@@ -35,8 +35,31 @@ function decodeJson(part: string): Record<string, unknown> | null {
   }
 }
 
+/**
+ * Tokens whose signature already verified, with their claims: a client polls
+ * with the same token many times, and the HMAC is most of a request's own cost.
+ * The time claims are still checked on every use.
+ */
+const verified = new Map<string, { secret: string; claims: Record<string, unknown> }>();
+const MAX_VERIFIED = 10_000;
+
 /** The token's claims if it is a well-formed, correctly signed, unexpired HS256 JWT; otherwise a reason. */
 export async function verifyHs256(token: string, secret: string, nowSeconds = Date.now() / 1000) {
+  let claims = verified.get(token)?.secret === secret ? verified.get(token)!.claims : undefined;
+  if (!claims) {
+    const signed = await verifySignature(token, secret);
+    if ("error" in signed) return signed;
+    claims = signed.claims;
+    if (verified.size >= MAX_VERIFIED) verified.delete(verified.keys().next().value!);
+    verified.set(token, { secret, claims });
+  }
+  if (typeof claims.exp !== "number") return { error: "the token has no exp claim" } as const;
+  if (claims.exp <= nowSeconds) return { error: "the token has expired" } as const;
+  if (typeof claims.nbf === "number" && claims.nbf > nowSeconds) return { error: "the token is not valid yet" } as const;
+  return { claims } as const;
+}
+
+async function verifySignature(token: string, secret: string) {
   const parts = token.split(".");
   if (parts.length !== 3) return { error: "the token is not a JWT" } as const;
   const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
@@ -49,8 +72,5 @@ export async function verifyHs256(token: string, secret: string, nowSeconds = Da
   }
   const claims = decodeJson(payloadPart);
   if (!claims) return { error: "the token's payload is not a JSON object" } as const;
-  if (typeof claims.exp !== "number") return { error: "the token has no exp claim" } as const;
-  if (claims.exp <= nowSeconds) return { error: "the token has expired" } as const;
-  if (typeof claims.nbf === "number" && claims.nbf > nowSeconds) return { error: "the token is not valid yet" } as const;
   return { claims } as const;
 }

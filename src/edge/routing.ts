@@ -10,7 +10,11 @@ export type MethodsAt = (path: string) => string[];
 
 export function routeMethods(app: Hono<AppEnv>): MethodsAt {
   let router: TrieRouter<string> | undefined;
+  // Most requests go to a handful of paths: remember the answer for recent ones.
+  const known = new Map<string, string[]>();
   return (path) => {
+    const remembered = known.get(path);
+    if (remembered) return remembered;
     if (!router) {
       router = new TrieRouter<string>();
       for (const route of app.routes) {
@@ -19,6 +23,8 @@ export function routeMethods(app: Hono<AppEnv>): MethodsAt {
     }
     const methods = new Set(router.match("ALL", path)[0].map(([method]) => method));
     if (methods.has("GET")) methods.add("HEAD");
+    if (known.size >= 1_000) known.delete(known.keys().next().value!);
+    known.set(path, [...methods]);
     return [...methods];
   };
 }
