@@ -140,12 +140,12 @@ export class UserInbox extends DurableObject<Env> {
    */
   private answer(request: PollRequest, region: string | null, window: AnnouncementWindow | null) {
     this.expireDue();
-    if (request.ack !== undefined) this.removePending("seq <= ?", request.ack);
+    if (request.ack !== undefined) this.removePendingUpTo(request.ack);
     const rows = this.sql
       .all<{ seq: number; message: string }>("SELECT seq, message FROM pending ORDER BY seq LIMIT ?", request.limit + 1);
     const personal = rows.slice(0, request.limit);
     const lastSeq = personal.at(-1)?.seq ?? null;
-    if (request.consume && lastSeq !== null) this.removePending("seq <= ?", lastSeq);
+    if (request.consume && lastSeq !== null) this.removePendingUpTo(lastSeq);
     if (region !== null && window) this.storeCursor(region, window.epoch, window.cursor);
     const dropped = this.state.values.dropped;
     this.state.save({ dropped: 0 });
@@ -350,7 +350,7 @@ export class UserInbox extends DurableObject<Env> {
 
   ack(upTo: number) {
     this.expireDue();
-    this.removePending("seq <= ?", upTo);
+    this.removePendingUpTo(upTo);
     this.state.save({});
     return { pending: this.state.values.pendingCount };
   }
@@ -358,15 +358,25 @@ export class UserInbox extends DurableObject<Env> {
   /** A read receipt: the messages are read, so they are neither unread nor pending any more. */
   markRead(receipt: ReadReceipt) {
     this.expireDue();
-    // One JSON parameter rather than one per seq: bound parameters per statement are limited.
-    const [where, arg] =
-      "upTo" in receipt
-        ? ["seq <= ?", receipt.upTo]
-        : ["seq IN (SELECT value FROM json_each(?))", JSON.stringify(receipt.seqs)];
-    this.removePending(where, arg);
-    const removed = this.sql.run(`DELETE FROM unread WHERE ${where} RETURNING seq`, arg);
+    this.state.values.pendingCount -= this.deleteReceipt("pending", receipt);
+    const removed = this.deleteReceipt("unread", receipt);
     this.state.save({ unreadCount: this.state.values.unreadCount - removed });
     return { unread: this.state.values.unreadCount };
+  }
+
+  /**
+   * Deletes a receipt's seqs from one set by primary-key lookups, so it reads
+   * about one row per seq whatever the set's size. Listed seqs go in groups
+   * of 100: the most bound parameters one statement may take.
+   */
+  private deleteReceipt(set: "pending" | "unread", receipt: ReadReceipt) {
+    if ("upTo" in receipt) return this.sql.run(`DELETE FROM ${set} WHERE seq <= ? RETURNING seq`, receipt.upTo);
+    let removed = 0;
+    for (let at = 0; at < receipt.seqs.length; at += 100) {
+      const group = receipt.seqs.slice(at, at + 100);
+      removed += this.sql.run(`DELETE FROM ${set} WHERE seq IN (${group.map(() => "?").join(",")}) RETURNING seq`, ...group);
+    }
+    return removed;
   }
 
   unread(limit: number) {
@@ -429,8 +439,8 @@ export class UserInbox extends DurableObject<Env> {
       .run(`DELETE FROM ${set} WHERE seq IN (SELECT seq FROM ${set} ORDER BY seq LIMIT ?) RETURNING seq`, excess);
   }
 
-  private removePending(where: string, arg: number | string) {
-    const removed = this.sql.run(`DELETE FROM pending WHERE ${where} RETURNING seq`, arg);
+  private removePendingUpTo(seq: number) {
+    const removed = this.sql.run("DELETE FROM pending WHERE seq <= ? RETURNING seq", seq);
     this.state.values.pendingCount -= removed;
   }
 
