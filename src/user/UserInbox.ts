@@ -14,7 +14,6 @@ import { config, type Env } from "../config";
 import { readThroughTail } from "../region/tail-cache";
 import type { AnnouncementWindow, ReadFrom, StoredAnnouncement } from "../region/window";
 import {
-  announcementFrame,
   catchupFrame,
   frame,
   parseClientFrame,
@@ -29,6 +28,7 @@ import {
 } from "../shared/schema";
 import { MeteredSql } from "../shared/sql";
 import { connectionOf, parseEventId, send, type Connection } from "./connection";
+import { LiveSockets } from "./live";
 import { IDEMPOTENCY_TTL_MS, InboxState } from "./state";
 
 export interface PollRequest {
@@ -52,12 +52,7 @@ export type IdempotencyKey = { key: string; bodyHash: string };
 export class UserInbox extends DurableObject<Env> {
   private readonly sql: MeteredSql;
   private readonly state: InboxState;
-  /** Announcement deliveries run one after another, so frames of one region stay in id order. */
-  private delivering: Promise<void> = Promise.resolve();
-  /** Newest announcement id a region pushed while this instance was awake, to catch a push that beat a connect. */
-  private readonly pushed = new Map<string, number>();
-  /** Connections still reading their region: a push meanwhile must not look like nobody listens. */
-  private readonly connecting = new Map<string, number>();
+  private readonly live: LiveSockets;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -73,6 +68,7 @@ export class UserInbox extends DurableObject<Env> {
       ) WITHOUT ROWID;
     `);
     this.state = new InboxState(ctx, this.sql);
+    this.live = new LiveSockets(ctx, (region, epoch, cursor) => this.storeCursor(region, epoch, cursor));
     // Answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
   }
@@ -121,9 +117,7 @@ export class UserInbox extends DurableObject<Env> {
       unreadExpiresAt: now + UNREAD_TTL_SECONDS * 1000,
       idempotencyExpiresAt: values.idempotencyExpiresAt ?? (idempotency ? now + IDEMPOTENCY_TTL_MS : null),
     });
-    for (const socket of this.ctx.getWebSockets()) {
-      send(socket, { ...connectionOf(socket), seq }, "personal", personalFrame(message));
-    }
+    this.live.sendPersonal(seq, message);
     return result;
   }
 
@@ -198,7 +192,7 @@ export class UserInbox extends DurableObject<Env> {
     const resumeAt = live.sse ? parseEventId(live.lastEventId) : null;
     const from: ReadFrom = resumeAt ? { since: resumeAt.cursor, epoch: resumeAt.epoch } : null;
     // Following the region starts with this read, so no announcement falls between it and the socket.
-    const window = region === null ? null : await this.connectingTo(region, () =>
+    const window = region === null ? null : await this.live.connect(region, () =>
       resumeAt
         ? this.readRegion(region, from, config(this.env).ANNOUNCEMENT_LIMIT, true)
         : this.readRegion(region, this.cursorFor(region, live), live.limit, true),
@@ -206,7 +200,6 @@ export class UserInbox extends DurableObject<Env> {
 
     // From here on nothing awaits: what is sent below and what arrives later do not overlap.
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-    this.ctx.acceptWebSocket(server, region === null ? [] : [region]);
     const connection: Connection = {
       region,
       epoch: window?.epoch ?? null,
@@ -214,19 +207,11 @@ export class UserInbox extends DurableObject<Env> {
       seq: this.state.values.lastSeq,
       sse: live.sse,
     };
+    this.live.accept(server, connection);
     if (resumeAt) this.replay(server, connection, resumeAt.seq, window);
     else send(server, connection, "catchup", catchupFrame(this.answer(live, region, window)));
-    if (region !== null && (this.pushed.get(region) ?? 0) > connection.cursor) void this.deliverAnnouncements(region);
+    if (region !== null && this.live.missedWhileConnecting(connection)) void this.catchUpSockets(region);
     return new Response(null, { status: 101, webSocket: client });
-  }
-
-  private async connectingTo<T>(region: string, read: () => Promise<T>) {
-    this.connecting.set(region, (this.connecting.get(region) ?? 0) + 1);
-    try {
-      return await read();
-    } finally {
-      this.connecting.set(region, this.connecting.get(region)! - 1);
-    }
   }
 
   /** An SSE reconnect: pending messages after `afterSeq`, then the announcements after its cursor. */
@@ -235,61 +220,24 @@ export class UserInbox extends DurableObject<Env> {
     const pending = this.sql
       .all<{ seq: number; message: string }>("SELECT seq, message FROM pending WHERE seq > ? ORDER BY seq", afterSeq);
     for (const { seq, message } of pending) send(socket, { ...connection, seq }, "personal", personalFrame(message));
-    if (window) this.sendAnnouncements(socket, connection, window);
+    if (window) this.live.sendAnnouncements(socket, connection, window);
     else socket.serializeAttachment(connection);
     this.state.save({});
   }
 
   /** Called by a region this user follows, for each new announcement. Answers whether anyone still listens. */
   async deliverAnnouncement(region: string, announcement: StoredAnnouncement) {
-    if (this.openSockets(region).length === 0 && !this.connecting.get(region)) return false;
-    this.pushed.set(region, Math.max(announcement.id, this.pushed.get(region) ?? 0));
-    await this.deliverAnnouncements(region, announcement);
+    if (!this.live.listening(region)) return false;
+    this.live.notePush(region, announcement.id);
+    await this.catchUpSockets(region, announcement);
     return true;
   }
 
-  /**
-   * Brings every socket following `region` up to date. The pushed announcement
-   * is enough when it is the next one a socket needs; otherwise (a push was
-   * missed, or beat the connect) the socket's gap is read from the region.
-   */
-  private deliverAnnouncements(region: string, pushed?: StoredAnnouncement) {
-    const run = async () => {
-      for (const socket of this.openSockets(region)) {
-        const { cursor, epoch } = connectionOf(socket);
-        if (pushed && pushed.id <= cursor) continue;
-        if (pushed?.id === cursor + 1 && epoch !== null) {
-          const next = { announcements: [pushed], cursor: pushed.id, epoch, reset: false };
-          this.sendAnnouncements(socket, connectionOf(socket), next);
-          continue;
-        }
-        // From the region itself: this isolate's copy may well be older than the push.
-        const from = { since: cursor, epoch: epoch ?? undefined };
-        const window = await this.env.REGIONS.getByName(region).read(from, config(this.env).ANNOUNCEMENT_LIMIT);
-        // Read the attachment again: personal frames may have been sent during the await.
-        this.sendAnnouncements(socket, connectionOf(socket), window);
-      }
-    };
-    this.delivering = this.delivering.then(run).catch((error) => console.error("postbox: live delivery failed", error));
-    return this.delivering;
-  }
-
-  /** Sends the window's announcements that the socket has not had; the stored cursor follows, as for a poll. */
-  private sendAnnouncements(
-    socket: WebSocket,
-    connection: Connection,
-    window: Pick<AnnouncementWindow, "announcements" | "cursor" | "epoch" | "reset">,
-  ) {
-    if (window.reset) connection.cursor = 0;
-    connection.epoch = window.epoch;
-    for (const { id, message } of window.announcements) {
-      if (id <= connection.cursor) continue;
-      connection.cursor = id;
-      send(socket, connection, "announcement", announcementFrame(message));
-    }
-    connection.cursor = Math.max(connection.cursor, window.cursor);
-    socket.serializeAttachment(connection);
-    if (connection.region !== null) this.storeCursor(connection.region, window.epoch, connection.cursor);
+  private catchUpSockets(region: string, pushed?: StoredAnnouncement) {
+    // Gaps are read from the region itself: this isolate's copy may well be older than the push.
+    const readGap = (from: ReadFrom) =>
+      this.env.REGIONS.getByName(region).read(from, config(this.env).ANNOUNCEMENT_LIMIT);
+    return this.live.deliver(region, readGap, pushed);
   }
 
   /** A client frame: ack or read, answered with an ok or error frame. */
@@ -319,16 +267,11 @@ export class UserInbox extends DurableObject<Env> {
 
   /** When the last socket following a region closes, the region stops pushing to this user. */
   private async stopFollowingIfIdle(region: string | null) {
-    const listening = (name: string) => this.openSockets(name).length > 0 || (this.connecting.get(name) ?? 0) > 0;
-    if (region === null || listening(region)) return;
+    if (region === null || this.live.listening(region)) return;
     const regionLog = this.env.REGIONS.getByName(region);
     await regionLog.unfollow(this.userId);
     // A socket may have connected (or begun to) while unfollowing; it must keep its announcements.
-    if (listening(region)) await regionLog.follow(this.userId);
-  }
-
-  private openSockets(region: string) {
-    return this.ctx.getWebSockets(region).filter((socket) => socket.readyState === WebSocket.OPEN);
+    if (this.live.listening(region)) await regionLog.follow(this.userId);
   }
 
   private cursorIn(region: string) {

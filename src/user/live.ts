@@ -1,0 +1,100 @@
+// The live sockets of one user's object: which are open per region, which
+// connects are under way, and the delivery of announcements to them in order.
+// Sockets are hibernatable; what survives hibernation lives in each socket's
+// attachment (connection.ts), the rest here is only for the awake instance.
+import type { AnnouncementWindow, ReadFrom, StoredAnnouncement } from "../region/window";
+import { announcementFrame, personalFrame } from "../shared/frames";
+import { connectionOf, send, type Connection } from "./connection";
+
+type Window = Pick<AnnouncementWindow, "announcements" | "cursor" | "epoch" | "reset">;
+
+export class LiveSockets {
+  /** Announcement deliveries run one after another, so frames of one region stay in id order. */
+  private delivering: Promise<void> = Promise.resolve();
+  /** Newest announcement id a region pushed while this instance was awake, to catch a push that beat a connect. */
+  private readonly pushed = new Map<string, number>();
+  /** Connections still reading their region: a push meanwhile must not look like nobody listens. */
+  private readonly connecting = new Map<string, number>();
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    /** Records what a socket was sent as the user's stored cursor, as a poll answer would. */
+    private readonly storeCursor: (region: string, epoch: string, cursor: number) => void,
+  ) {}
+
+  open(region: string) {
+    return this.ctx.getWebSockets(region).filter((socket) => socket.readyState === WebSocket.OPEN);
+  }
+
+  /** Open sockets, or connects under way, for the region. */
+  listening(region: string) {
+    return this.open(region).length > 0 || (this.connecting.get(region) ?? 0) > 0;
+  }
+
+  /** Runs a connect's region read, counted as a connect under way. */
+  async connect<T>(region: string, read: () => Promise<T>) {
+    this.connecting.set(region, (this.connecting.get(region) ?? 0) + 1);
+    try {
+      return await read();
+    } finally {
+      this.connecting.set(region, this.connecting.get(region)! - 1);
+    }
+  }
+
+  accept(socket: WebSocket, connection: Connection) {
+    this.ctx.acceptWebSocket(socket, connection.region === null ? [] : [connection.region]);
+    socket.serializeAttachment(connection);
+  }
+
+  /** Whether a push arrived for the connection's region, newer than it, while it was connecting. */
+  missedWhileConnecting(connection: Connection) {
+    return connection.region !== null && (this.pushed.get(connection.region) ?? 0) > connection.cursor;
+  }
+
+  sendPersonal(seq: number, message: string) {
+    for (const socket of this.ctx.getWebSockets()) {
+      send(socket, { ...connectionOf(socket), seq }, "personal", personalFrame(message));
+    }
+  }
+
+  notePush(region: string, id: number) {
+    this.pushed.set(region, Math.max(id, this.pushed.get(region) ?? 0));
+  }
+
+  /**
+   * Brings every socket following `region` up to date. The pushed announcement
+   * is enough when it is the next one a socket needs; otherwise (a push was
+   * missed, or beat the connect) the socket's gap is read with `readGap`.
+   */
+  deliver(region: string, readGap: (from: ReadFrom) => Promise<Window>, pushed?: StoredAnnouncement) {
+    const run = async () => {
+      for (const socket of this.open(region)) {
+        const { cursor, epoch } = connectionOf(socket);
+        if (pushed && pushed.id <= cursor) continue;
+        if (pushed?.id === cursor + 1 && epoch !== null) {
+          this.sendAnnouncements(socket, connectionOf(socket), { announcements: [pushed], cursor: pushed.id, epoch, reset: false });
+          continue;
+        }
+        const window = await readGap({ since: cursor, epoch: epoch ?? undefined });
+        // Read the attachment again: personal frames may have been sent during the await.
+        this.sendAnnouncements(socket, connectionOf(socket), window);
+      }
+    };
+    this.delivering = this.delivering.then(run).catch((error) => console.error("postbox: live delivery failed", error));
+    return this.delivering;
+  }
+
+  /** Sends the window's announcements that the socket has not had; the stored cursor follows. */
+  sendAnnouncements(socket: WebSocket, connection: Connection, window: Window) {
+    if (window.reset) connection.cursor = 0;
+    connection.epoch = window.epoch;
+    for (const { id, message } of window.announcements) {
+      if (id <= connection.cursor) continue;
+      connection.cursor = id;
+      send(socket, connection, "announcement", announcementFrame(message));
+    }
+    connection.cursor = Math.max(connection.cursor, window.cursor);
+    socket.serializeAttachment(connection);
+    if (connection.region !== null) this.storeCursor(connection.region, window.epoch, connection.cursor);
+  }
+}
