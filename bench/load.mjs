@@ -91,6 +91,11 @@ export async function runLoadScenarios(pb, { url, seconds, connections, watchCpu
 
   await measure("a", "GET /health", get("/health"));
 
+  // The reference for a poll: the cheapest route that makes one Durable Object hop (a counter read).
+  const hop = (i) => ({ method: "GET", path: `/admin/v1/users/hop-${i % USERS}/storage`, headers: admin });
+  const hopWarmUp = await seed({ url, title: "warm-up: one hop per user", amount: USERS, request: hop });
+  await measure("h", "one Durable Object hop: GET /admin/v1/users/{id}/storage (1,000 users)", hop, { warmUp: hopWarmUp });
+
   const idle = tokens("idle", USERS);
   const pollIdle = roundRobin(idle, (token) => get("/v1/inbox", token));
   const idleWarmUp = await seed({ url, title: "warm-up: one poll per idle user", amount: USERS, request: pollIdle });

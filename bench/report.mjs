@@ -155,6 +155,8 @@ Only loopback traffic (127.0.0.1); nothing is deployed. Work files go to \`bench
   per user, taken round-robin. Every scenario must have 0 non-2xx answers. "vs /health" compares with
   the runtime's floor in the same run: a request that only passes through the Worker's Hono app.
   - (a) \`GET /health\`.
+  - (h) the reference for a poll: the cheapest route that makes one Durable Object hop (the publisher's
+    storage route, which reads two counters), over 1,000 users.
   - (b) polls by 1,000 users with nothing pending and no region (one warm-up poll each first).
   - (c) polls by 1,000 users with 10 pending messages each (never acknowledged, so every poll returns 10).
   - (d) personal publishes spread over 1,000 users (one warm-up publish each first).

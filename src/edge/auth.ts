@@ -36,12 +36,18 @@ export const clientAuth = createMiddleware<AppEnv>(async (c, next) => {
 
 const encoder = new TextEncoder();
 
+const digest = (text: string) => crypto.subtle.digest("SHA-256", encoder.encode(text));
+/** The expected token's digest, computed once per token value. */
+const expectedDigests = new Map<string, Promise<ArrayBuffer>>();
+
 /** Compares digests, so neither the length nor the content of the token leaks through timing. */
 async function sameSecret(given: string, expected: string) {
-  const [a, b] = await Promise.all(
-    [given, expected].map((text) => crypto.subtle.digest("SHA-256", encoder.encode(text))),
-  );
-  return crypto.subtle.timingSafeEqual(a!, b!);
+  let expectedDigest = expectedDigests.get(expected);
+  if (!expectedDigest) {
+    expectedDigest = digest(expected);
+    expectedDigests.set(expected, expectedDigest);
+  }
+  return crypto.subtle.timingSafeEqual(await digest(given), await expectedDigest);
 }
 
 export const adminAuth = createMiddleware<AppEnv>(async (c, next) => {
