@@ -135,8 +135,14 @@ export class UserInbox extends DurableObject<Env> {
   private answer(request: PollRequest, region: string | null, window: AnnouncementWindow | null) {
     this.expireDue();
     if (request.ack !== undefined) this.removePendingUpTo(request.ack);
-    const rows = this.sql
-      .all<{ seq: number; message: string }>("SELECT seq, message FROM pending ORDER BY seq LIMIT ?", request.limit + 1);
+    // The set's size is known: an empty set is not read at all.
+    const rows =
+      this.state.values.pendingCount === 0
+        ? []
+        : this.sql.all<{ seq: number; message: string }>(
+            "SELECT seq, message FROM pending ORDER BY seq LIMIT ?",
+            request.limit + 1,
+          );
     const personal = rows.slice(0, request.limit);
     const lastSeq = personal.at(-1)?.seq ?? null;
     if (request.consume && lastSeq !== null) this.removePendingUpTo(lastSeq);
