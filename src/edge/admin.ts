@@ -39,10 +39,11 @@ async function sha256Hex(text: string) {
 }
 
 export const admin = new Hono<AppEnv>()
-  .use(adminAuth, jsonBodyGuard)
+  .use(adminAuth)
 
   .post(
     "/users/:userId/messages",
+    jsonBodyGuard,
     valid("param", userParam),
     valid("header", idempotencyHeader),
     valid("json", messageInput),
@@ -59,7 +60,7 @@ export const admin = new Hono<AppEnv>()
     },
   )
 
-  .post("/announcements", valid("json", announcementInput), async (c) => {
+  .post("/announcements", jsonBodyGuard, valid("json", announcementInput), async (c) => {
     const { regions, ...message } = c.req.valid("json");
     const content = messageContent(message);
     const createdAt = new Date().toISOString();
@@ -70,7 +71,7 @@ export const admin = new Hono<AppEnv>()
     return c.json({ ids: Object.fromEntries(unique.map((region, i) => [region, ids[i]])), createdAt }, 201);
   })
 
-  .put("/users/:userId/region", valid("param", userParam), valid("json", regionBody), async (c) => {
+  .put("/users/:userId/region", jsonBodyGuard, valid("param", userParam), valid("json", regionBody), async (c) => {
     const { userId } = c.req.valid("param");
     const region = await c.env.USERS.getByName(userId).setRegion(c.req.valid("json").region);
     return c.json({ userId, region });

@@ -18,7 +18,7 @@ function pollRequest(client: AppEnv["Variables"]["client"], { region, ...query }
 }
 
 export const inbox = new Hono<AppEnv>()
-  .use(clientAuth, jsonBodyGuard)
+  .use(clientAuth)
 
   .get("/", valid("query", inboxQuery), async (c) => {
     const client = c.get("client");
@@ -46,12 +46,12 @@ export const inbox = new Hono<AppEnv>()
     return upgrade ? response : relayAsEventStream(response.webSocket!);
   })
 
-  .post("/ack", valid("json", ackBody), async (c) => {
+  .post("/ack", jsonBodyGuard, valid("json", ackBody), async (c) => {
     const { upTo } = c.req.valid("json");
     return c.json(await c.env.USERS.getByName(c.get("client").userId).ack(upTo));
   })
 
-  .post("/read", valid("json", readBody), async (c) => {
+  .post("/read", jsonBodyGuard, valid("json", readBody), async (c) => {
     return c.json(await c.env.USERS.getByName(c.get("client").userId).markRead(c.req.valid("json")));
   })
 

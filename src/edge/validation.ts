@@ -9,8 +9,8 @@ import { config } from "../config";
 import type { AppEnv } from "./context";
 import { problem, type FieldError } from "./problem";
 
+/** Put before valid("json", …) on every route that takes a body. */
 export const jsonBodyGuard = createMiddleware<AppEnv>(async (c, next) => {
-  if (c.req.method !== "POST" && c.req.method !== "PUT") return next();
   const mediaType = c.req.header("Content-Type")?.split(";")[0]?.trim().toLowerCase();
   if (mediaType !== "application/json") {
     throw problem(415, "Send the body as JSON with Content-Type: application/json.");
