@@ -116,25 +116,26 @@ describe("a stale copy (as another isolate would hold) is bounded and never skip
     rememberTail(region, { ...tail, head, rows: tail.rows.filter((row) => row.id <= head) });
   }
 
-  it("within the window a poll may miss the newest announcement, but its cursor stays at what it returned", async () => {
+  /** A user at the head of a region that then gets announcements 1 and 2, while this isolate's copy holds only 1. */
+  async function behindAStaleCopy() {
     const region = unique("r");
     const user = unique("u");
     await poll(user, "", { region });
     await announce([region], { body: "first" });
     await announce([region], { body: "second" });
     await staleCopyAt(region, 1);
+    return { region, user };
+  }
+
+  it("within the window a poll may miss the newest announcement, but its cursor stays at what it returned", async () => {
+    const { region, user } = await behindAStaleCopy();
     const answer = await poll(user, "", { region });
     expect(answer.announcements.map((a) => a.id)).toEqual([1]);
     expect(answer.cursor).toBe(1);
   });
 
   it("after the window the same user gets what the stale copy did not have, with nothing skipped", async () => {
-    const region = unique("r");
-    const user = unique("u");
-    await poll(user, "", { region });
-    await announce([region], { body: "first" });
-    await announce([region], { body: "second" });
-    await staleCopyAt(region, 1);
+    const { region, user } = await behindAStaleCopy();
     const first = await poll(user, "", { region });
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(Date.now() + CACHE_MS + 1);
