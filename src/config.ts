@@ -65,9 +65,21 @@ function parseConfig(env: Env): Config {
   return { ...integers, CORS_ORIGINS: corsOrigins(env) };
 }
 
+/** Every client request needs the origins, and a deployment has one setting. */
+const parsedOrigins = new Map<string, Config["CORS_ORIGINS"]>();
+
 /** Read on its own too, so that CORS headers reach even the answer that reports a bad setting. */
-export function corsOrigins({ CORS_ORIGINS: raw }: Env): Config["CORS_ORIGINS"] {
-  const listed = (raw ?? "*").split(",").map((origin) => origin.trim()).filter(Boolean);
+export function corsOrigins({ CORS_ORIGINS: raw = "*" }: Env): Config["CORS_ORIGINS"] {
+  let origins = parsedOrigins.get(raw);
+  if (!origins) {
+    origins = parseOrigins(raw);
+    parsedOrigins.set(raw, origins);
+  }
+  return origins;
+}
+
+function parseOrigins(raw: string): Config["CORS_ORIGINS"] {
+  const listed = raw.split(",").map((origin) => origin.trim()).filter(Boolean);
   if (listed.length === 0 || listed.includes("*")) return "*";
   for (const origin of listed) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) {

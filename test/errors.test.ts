@@ -3,7 +3,7 @@
 // 415 before 413 before 400; and a rejected request changes nothing.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { admin, announce, call, client, clientToken, problemOf, publish, unique, userView } from "./helpers";
+import { admin, announce, call, client, clientToken, poll, problemOf, publish, unique, userView } from "./helpers";
 
 type Problem = Awaited<ReturnType<typeof problemOf>>;
 
@@ -445,6 +445,19 @@ describe("400 validation: query parameters", () => {
 
   it("names the parameter when it is given twice", async () => {
     await expectInvalid(await client(unique("v-q2"), "/v1/inbox?limit=1&limit=2"), "limit");
+  });
+
+  // The edge remembers each valid poll query string; a refused one must stay refused,
+  // and a remembered one must still mean what it says for the next user.
+  it("refuses the same bad query again, and a repeated good query keeps its meaning", async () => {
+    await expectInvalid(await client(unique("v-rep"), "/v1/inbox?limit=0"), "limit");
+    await expectInvalid(await client(unique("v-rep"), "/v1/inbox?limit=0"), "limit");
+    const user = unique("v-rep");
+    for (let n = 0; n < 3; n++) await publish(user, { body: `m${n}` });
+    expect((await poll(user, "?limit=2")).personal.map((m) => m.body)).toEqual(["m0", "m1"]);
+    expect((await poll(user, "?limit=2&consume=true")).personal.map((m) => m.body)).toEqual(["m0", "m1"]);
+    expect((await poll(user, "?limit=2&consume=true")).personal.map((m) => m.body)).toEqual(["m2"]);
+    expect((await poll(unique("v-rep"), "?limit=2")).personal).toEqual([]);
   });
 
   it("accepts limit=1 and limit=500", async () => {

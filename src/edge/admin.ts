@@ -10,6 +10,7 @@ import {
   regionLogQuery,
   userId,
 } from "../shared/schema";
+import { inboxStub, regionStub } from "../shared/objects";
 import { adminAuth } from "./auth";
 import type { AppEnv } from "./context";
 import { problem } from "./problem";
@@ -52,7 +53,7 @@ export const admin = new Hono<AppEnv>()
       const key = c.req.valid("header")["idempotency-key"];
       const body = c.req.valid("json");
       const idempotency = key === undefined ? undefined : { key, bodyHash: await sha256Hex(canonicalJson(body)) };
-      const result = await c.env.USERS.getByName(userId).publish(messageContent(body), idempotency);
+      const result = await inboxStub(c.env, userId).publish(messageContent(body), idempotency);
       if (result === "conflict") {
         throw problem(422, "This Idempotency-Key was already used for this user with a different body.");
       }
@@ -66,28 +67,28 @@ export const admin = new Hono<AppEnv>()
     const createdAt = new Date().toISOString();
     const unique = [...new Set(regions)];
     const ids = await Promise.all(
-      unique.map((region) => c.env.REGIONS.getByName(region).publish(region, content, createdAt)),
+      unique.map((region) => regionStub(c.env, region).publish(region, content, createdAt)),
     );
     return c.json({ ids: Object.fromEntries(unique.map((region, i) => [region, ids[i]])), createdAt }, 201);
   })
 
   .put("/users/:userId/region", jsonBodyGuard, valid("param", userParam), valid("json", regionBody), async (c) => {
     const { userId } = c.req.valid("param");
-    const region = await c.env.USERS.getByName(userId).setRegion(c.req.valid("json").region);
+    const region = await inboxStub(c.env, userId).setRegion(c.req.valid("json").region);
     return c.json({ userId, region });
   })
 
   .get("/users/:userId/storage", valid("param", userParam), async (c) => {
-    return c.json(await c.env.USERS.getByName(c.req.valid("param").userId).storageCost());
+    return c.json(await inboxStub(c.env, c.req.valid("param").userId).storageCost());
   })
 
   .get("/regions/:regionId/storage", valid("param", regionParam), async (c) => {
-    return c.json(await c.env.REGIONS.getByName(c.req.valid("param").regionId).storageCost());
+    return c.json(await regionStub(c.env, c.req.valid("param").regionId).storageCost());
   })
 
   .get("/users/:userId", valid("param", userParam), async (c) => {
     const { userId } = c.req.valid("param");
-    return c.json({ userId, ...(await c.env.USERS.getByName(userId).describe()) });
+    return c.json({ userId, ...(await inboxStub(c.env, userId).describe()) });
   })
 
   .get(
@@ -97,6 +98,6 @@ export const admin = new Hono<AppEnv>()
     async (c) => {
       const { regionId: region } = c.req.valid("param");
       const { since, limit } = c.req.valid("query");
-      return c.body(await c.env.REGIONS.getByName(region).list(region, since, limit), 200, json);
+      return c.body(await regionStub(c.env, region).list(region, since, limit), 200, json);
     },
   );

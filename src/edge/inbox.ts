@@ -1,13 +1,14 @@
 // Client routes: a user, authenticated by JWT, reads and acknowledges their inbox, or holds it open live.
 import { Hono } from "hono";
 import { corsOrigins } from "../config";
+import { inboxStub } from "../shared/objects";
 import { ackBody, inboxQuery, limitQuery, readBody, type InboxQuery } from "../shared/schema";
 import { LIVE_HEADER, type LiveRequest, type PollRequest } from "../user/UserInbox";
 import { clientAuth } from "./auth";
 import type { AppEnv } from "./context";
 import { problem } from "./problem";
 import { relayAsEventStream } from "./sse";
-import { json, jsonBodyGuard, valid } from "./validation";
+import { json, jsonBodyGuard, valid, validRepeatedQuery } from "./validation";
 
 /** The region comes from the token's claim, else the query; asking for another region than the claim is refused. */
 function pollRequest(client: AppEnv["Variables"]["client"], { region, ...query }: InboxQuery): PollRequest {
@@ -20,13 +21,13 @@ function pollRequest(client: AppEnv["Variables"]["client"], { region, ...query }
 export const inbox = new Hono<AppEnv>()
   .use(clientAuth)
 
-  .get("/", valid("query", inboxQuery), async (c) => {
+  .get("/", validRepeatedQuery(inboxQuery), async (c) => {
     const client = c.get("client");
-    const answer = await c.env.USERS.getByName(client.userId).poll(pollRequest(client, c.req.valid("query")));
+    const answer = await inboxStub(c.env, client.userId).poll(pollRequest(client, c.req.valid("query")));
     return c.body(answer, 200, json);
   })
 
-  .get("/live", valid("query", inboxQuery), async (c) => {
+  .get("/live", validRepeatedQuery(inboxQuery), async (c) => {
     const client = c.get("client");
     const upgrade = c.req.header("Upgrade")?.toLowerCase() === "websocket";
     const sse = !upgrade && /\btext\/event-stream\b/.test(c.req.header("Accept") ?? "");
@@ -40,7 +41,7 @@ export const inbox = new Hono<AppEnv>()
     }
     const live: LiveRequest = { ...pollRequest(client, c.req.valid("query")), sse, lastEventId: c.req.header("Last-Event-ID") };
     // The user's object accepts the socket itself, so it can hibernate while the client idles.
-    const response = await c.env.USERS.getByName(client.userId).fetch("https://postbox.internal/live", {
+    const response = await inboxStub(c.env, client.userId).fetch("https://postbox.internal/live", {
       headers: { Upgrade: "websocket", [LIVE_HEADER]: JSON.stringify(live) },
     });
     return upgrade ? response : relayAsEventStream(response.webSocket!);
@@ -48,14 +49,14 @@ export const inbox = new Hono<AppEnv>()
 
   .post("/ack", jsonBodyGuard, valid("json", ackBody), async (c) => {
     const { upTo } = c.req.valid("json");
-    return c.json(await c.env.USERS.getByName(c.get("client").userId).ack(upTo));
+    return c.json(await inboxStub(c.env, c.get("client").userId).ack(upTo));
   })
 
   .post("/read", jsonBodyGuard, valid("json", readBody), async (c) => {
-    return c.json(await c.env.USERS.getByName(c.get("client").userId).markRead(c.req.valid("json")));
+    return c.json(await inboxStub(c.env, c.get("client").userId).markRead(c.req.valid("json")));
   })
 
   .get("/unread", valid("query", limitQuery), async (c) => {
     const { limit } = c.req.valid("query");
-    return c.body(await c.env.USERS.getByName(c.get("client").userId).unread(limit), 200, json);
+    return c.body(await inboxStub(c.env, c.get("client").userId).unread(limit), 200, json);
   });

@@ -44,5 +44,30 @@ export const valid = <Target extends keyof ValidationTargets, Schema extends Sta
     }
   });
 
+/**
+ * valid("query", …) for a route that clients call again and again with the
+ * same query string, such as a poll: the checked query of each recent string
+ * is kept, so a repeat costs a map lookup instead of parsing and the schema.
+ */
+export function validRepeatedQuery<Schema extends StandardSchemaV1>(schema: Schema) {
+  const validate = valid("query", schema);
+  const checked = new Map<string, {}>();
+  return (async (c, next) => {
+    const url = c.req.url;
+    const at = url.indexOf("?");
+    const search = at === -1 ? "" : url.slice(at);
+    const known = checked.get(search);
+    if (known) {
+      c.req.addValidatedData("query", known);
+      return next();
+    }
+    return validate(c, async () => {
+      if (checked.size >= 1_000) checked.delete(checked.keys().next().value!);
+      checked.set(search, Object.freeze(c.req.valid("query" as never)));
+      await next();
+    });
+  }) as typeof validate;
+}
+
 /** Headers for answers whose JSON text a Durable Object built. */
 export const json = { "Content-Type": "application/json" };

@@ -8,6 +8,7 @@
 // `head - oldest + 1` and lets every read start at `id > X` without a scan.
 import { DurableObject } from "cloudflare:workers";
 import { config, type Env } from "../config";
+import { inboxStub } from "../shared/objects";
 import { MeteredSql } from "../shared/sql";
 import type { UserInbox } from "../user/UserInbox";
 import { jsonWithLists, type Announcement, type MessageContent } from "../shared/schema";
@@ -127,7 +128,7 @@ export class RegionLog extends DurableObject<Env> {
   }
 
   private addFollower(user: string) {
-    this.followers.set(user, this.env.USERS.getByName(user));
+    this.followers.set(user, inboxStub(this.env, user));
   }
 
   /**

@@ -20,6 +20,7 @@ import {
   personalFrame,
   type ServerFrame,
 } from "../shared/frames";
+import { regionStub } from "../shared/objects";
 import {
   jsonWithLists,
   type MessageContent,
@@ -177,7 +178,7 @@ export class UserInbox extends DurableObject<Env> {
    * connection that will follow the region always reads the region itself.
    */
   private readRegion(region: string, from: ReadFrom, limit: number, follow = false): Promise<AnnouncementWindow> {
-    const regionLog = this.env.REGIONS.getByName(region);
+    const regionLog = regionStub(this.env, region);
     if (follow) return regionLog.read(from, limit, this.userId);
     return readThroughTail(region, from, limit, config(this.env).REGION_CACHE_MS, () =>
       regionLog.readWithTail(from, limit),
@@ -242,7 +243,7 @@ export class UserInbox extends DurableObject<Env> {
   private catchUpSockets(region: string, pushed?: StoredAnnouncement) {
     // Gaps are read from the region itself: this isolate's copy may well be older than the push.
     const readGap = (from: ReadFrom) =>
-      this.env.REGIONS.getByName(region).read(from, config(this.env).ANNOUNCEMENT_LIMIT);
+      regionStub(this.env, region).read(from, config(this.env).ANNOUNCEMENT_LIMIT);
     return this.live.deliver(region, readGap, pushed);
   }
 
@@ -274,7 +275,7 @@ export class UserInbox extends DurableObject<Env> {
   /** When the last socket following a region closes, the region stops pushing to this user. */
   private async stopFollowingIfIdle(region: string | null) {
     if (region === null || this.live.listening(region)) return;
-    const regionLog = this.env.REGIONS.getByName(region);
+    const regionLog = regionStub(this.env, region);
     await regionLog.unfollow(this.userId);
     // A socket may have connected (or begun to) while unfollowing; it must keep its announcements.
     if (this.live.listening(region)) await regionLog.follow(this.userId);

@@ -38,8 +38,8 @@ const empty: InboxValues = {
 
 export class InboxState {
   readonly values: InboxValues;
-  /** The row as last written, so that a save that changes nothing writes nothing. */
-  private written: string;
+  /** The values as last written, so that a save that changes nothing writes (or serialises) nothing. */
+  private written: InboxValues;
   private readonly storage: DurableObjectStorage;
 
   constructor(
@@ -49,8 +49,8 @@ export class InboxState {
     this.storage = ctx.storage;
     this.sql.run("CREATE TABLE IF NOT EXISTS inbox (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), state TEXT NOT NULL)");
     const row = this.sql.first<{ state: string }>("SELECT state FROM inbox");
-    this.written = row?.state ?? JSON.stringify(empty);
-    this.values = { ...empty, ...JSON.parse(this.written) };
+    this.values = { ...empty, ...(row && JSON.parse(row.state)) };
+    this.written = { ...this.values };
   }
 
   /**
@@ -72,10 +72,10 @@ export class InboxState {
       this.values.alarmAt = next;
       void this.storage.setAlarm(next);
     }
-    const state = JSON.stringify(this.values);
-    if (state !== this.written) {
-      this.sql.run("INSERT OR REPLACE INTO inbox (singleton, state) VALUES (1, ?)", state);
-      this.written = state;
+    const values = this.values;
+    if ((Object.keys(values) as (keyof InboxValues)[]).some((name) => values[name] !== this.written[name])) {
+      this.sql.run("INSERT OR REPLACE INTO inbox (singleton, state) VALUES (1, ?)", JSON.stringify(values));
+      this.written = { ...values };
     }
   }
 
