@@ -2,6 +2,7 @@
 // a fixed time with a fixed number of connections, and every run is also
 // capped in requests and stopped by a watchdog, so nothing runs on by itself.
 import autocannon from "autocannon";
+import { setTimeout as sleep } from "node:timers/promises";
 import { pool } from "./client.mjs";
 
 /**
@@ -70,10 +71,21 @@ const USERS = 1_000;
 const REGION_USERS = 10_000;
 export const POLL_REGION = "bench-region";
 
+/** workerd evicts an object after about 10 s without requests; after this long, all of them are gone. */
+const EVICTED_AFTER_MS = 15_000;
+const WARM_UP_SECONDS = 5;
+
 /**
  * The throughput scenarios, in order; /health first, as the runtime's floor.
  * Each gets `seconds` with `connections`; seeding and warm-ups are counted runs.
  * `watchCpu()` measures the CPU used elsewhere on the machine during each.
+ *
+ * Each scenario is measured in a steady state of its own objects. Its warm-up
+ * creates them (a new SQLite object costs milliseconds, and the runtime is
+ * slower for seconds after creating a thousand) and then runs the scenario's
+ * load for WARM_UP_SECONDS. Before that, the previous scenario's objects are
+ * left to be evicted: a thousand evictions during a run cost the runtime about
+ * a quarter of its throughput, a cost of the bench's order, not of the scenario.
  */
 export async function runLoadScenarios(pb, { url, seconds, connections, watchCpu = () => ({ stop: () => null }), log = () => {} }) {
   const results = [];
@@ -88,38 +100,57 @@ export async function runLoadScenarios(pb, { url, seconds, connections, watchCpu
     results.push({ id, scenario: label, connections, ...result, otherCpuCores: cpu.stop(), ...extra });
     return result;
   };
+  const settle = async () => {
+    log(`  waiting ${EVICTED_AFTER_MS / 1000} s for the previous scenario's objects to be evicted`);
+    await sleep(EVICTED_AFTER_MS);
+  };
+  /** One request per user (`amount`, if given; each must succeed), then WARM_UP_SECONDS of the load itself. */
+  const warmUp = async (title, request, amount) => {
+    const created = amount ? await seed({ url, title: `warm-up: ${title}`, amount, request }) : null;
+    const loaded = await fire({ url, request, connections, seconds: WARM_UP_SECONDS, title: `warm-up: ${title}` });
+    return { created, loaded };
+  };
 
   await measure("a", "GET /health", get("/health"));
 
-  // The reference for a poll: the cheapest route that makes one Durable Object hop (a counter read).
-  const hop = (i) => ({ method: "GET", path: `/admin/v1/users/hop-${i % USERS}/storage`, headers: admin });
-  const hopWarmUp = await seed({ url, title: "warm-up: one hop per user", amount: USERS, request: hop });
-  await measure("h", "one Durable Object hop: GET /admin/v1/users/{id}/storage (1,000 users)", hop, { warmUp: hopWarmUp });
-
+  // The reference for a poll: the cheapest route that makes one Durable Object hop (a counter read),
+  // to the same objects the idle polls then use.
   const idle = tokens("idle", USERS);
+  const hop = (i) => ({ method: "GET", path: `/admin/v1/users/idle-${i % USERS}/storage`, headers: admin });
+  const hopWarmUp = await warmUp("one hop per user", hop, USERS);
+  await measure("h", "one Durable Object hop: GET /admin/v1/users/{id}/storage (the 1,000 users of b)", hop, { warmUp: hopWarmUp });
+
   const pollIdle = roundRobin(idle, (token) => get("/v1/inbox", token));
-  const idleWarmUp = await seed({ url, title: "warm-up: one poll per idle user", amount: USERS, request: pollIdle });
+  const idleWarmUp = await warmUp("polls by idle users", pollIdle);
   await measure("b", "GET /v1/inbox, nothing pending, no region (1,000 users)", pollIdle, { warmUp: idleWarmUp });
 
+  await settle();
   const busy = tokens("pending", USERS);
   log("  seeding 10 pending messages for each of 1,000 users");
   await pool(Array.from({ length: USERS }, (_, i) => `pending-${i}`), 32, async (user) => {
     for (let n = 1; n <= 10; n++) await pb.publish(user, { title: "bench", body: `pending ${n}`, data: { n } });
   });
   if ((await pb.poll(busy[0])).personal.length !== 10) throw new Error("seeding: a user should have 10 pending");
-  await measure("c", "GET /v1/inbox, 10 pending each (1,000 users)", roundRobin(busy, (token) => get("/v1/inbox", token)));
+  const pollBusy = roundRobin(busy, (token) => get("/v1/inbox", token));
+  const busyWarmUp = await warmUp("polls by users with 10 pending", pollBusy);
+  await measure("c", "GET /v1/inbox, 10 pending each (1,000 users)", pollBusy, { warmUp: busyWarmUp });
 
+  await settle();
   const publish = (i) => ({ method: "POST", path: `/admin/v1/users/publish-${i % USERS}/messages`, headers: admin, body: message });
-  const publishWarmUp = await seed({ url, title: "warm-up: one publish per user", amount: USERS, request: publish });
+  const publishWarmUp = await warmUp("publishes", publish, USERS);
   await measure("d", "POST /admin/v1/users/{id}/messages (1,000 users)", publish, { warmUp: publishWarmUp });
 
-  await measure("e", "POST /admin/v1/announcements (one region)", {
+  await settle();
+  const announcement = {
     method: "POST",
     path: "/admin/v1/announcements",
     headers: admin,
     body: JSON.stringify({ regions: ["bench-announce"], title: "bench", body: "an announcement from the bench" }),
-  });
+  };
+  const announceWarmUp = await warmUp("announcements", announcement);
+  await measure("e", "POST /admin/v1/announcements (one region)", announcement, { warmUp: announceWarmUp });
 
+  await settle();
   const readers = tokens("reader", REGION_USERS, POLL_REGION);
   for (let i = 1; i <= 20; i++) await pb.announce(POLL_REGION, { body: `seed ${i}` });
   const pollRegion = roundRobin(readers, (token) => get("/v1/inbox", token));

@@ -154,15 +154,21 @@ Only loopback traffic (127.0.0.1); nothing is deployed. Work files go to \`bench
   ${s.seconds} s on ${s.connections} connections. Client tokens are HS256 JWTs minted by the bench, one
   per user, taken round-robin. Every scenario must have 0 non-2xx answers. "vs /health" compares with
   the runtime's floor in the same run: a request that only passes through the Worker's Hono app.
+  Each scenario is measured in a steady state of its own objects: first the previous scenario's
+  objects are left to be evicted (15 s idle; a thousand evictions during a run cost the runtime about
+  a quarter of its throughput), then a warm-up creates the scenario's objects (one request per user;
+  a new SQLite object costs milliseconds, and the runtime stays slower for seconds after a thousand)
+  and runs the scenario's own load for 5 s. Warm-ups are not in the figures.
   - (a) \`GET /health\`.
   - (h) the reference for a poll: the cheapest route that makes one Durable Object hop (the publisher's
-    storage route, which reads two counters), over 1,000 users.
-  - (b) polls by 1,000 users with nothing pending and no region (one warm-up poll each first).
+    storage route, which reads two counters), to the 1,000 user objects that (b) then polls.
+  - (b) polls by 1,000 users with nothing pending and no region.
   - (c) polls by 1,000 users with 10 pending messages each (never acknowledged, so every poll returns 10).
-  - (d) personal publishes spread over 1,000 users (one warm-up publish each first).
+  - (d) personal publishes spread over 1,000 users.
   - (e) announcements to one region: one object, so they are serialised.
   - (f) 10,000 users of one region (token claim \`region\`) polling; the region has 20 announcements,
-    and each user polled once before the run, so its cursor is at the head.
+    and each user polled once before the run, so its cursor is at the head. No warm-up load: with
+    10,000 users, every object is evicted again before its next turn (see below).
 - **Storage cost per operation**, measured one request at a time on fresh objects: each object counts
   the SQLite rows its statements read and wrote since it started (\`GET /admin/v1/users/{id}/storage\`,
   \`GET /admin/v1/regions/{id}/storage\`); a figure is the delta around ${s.storageOps} sequential operations
