@@ -77,6 +77,20 @@ export type InboxAnswer = {
   more: boolean;
 };
 
+/** The answer to a user with nothing pending and no region: every field present. */
+export const EMPTY_ANSWER: InboxAnswer = {
+  personal: [],
+  announcements: [],
+  region: null,
+  cursor: null,
+  epoch: null,
+  ack: null,
+  dropped: 0,
+  gap: false,
+  reset: false,
+  more: false,
+};
+
 export async function poll(userId: string, query = "", init: { region?: string } = {}) {
   const res = await client(userId, `/v1/inbox${query}`, init);
   if (res.status !== 200) throw new Error(`poll answered ${res.status}: ${await res.text()}`);

@@ -34,6 +34,20 @@ function lastId(stream: EventStream) {
 
 const types = (events: SseEvent[]) => events.map((e) => e.event);
 
+/**
+ * Resumes from `lastEventId` and waits for the replay up to personal `seq` and
+ * announcement `id`; then a marker is published, so once it arrives nothing
+ * more can still be on its way from the replay.
+ */
+async function resumeUntilMarker(user: string, region: string, lastEventId: string, upTo: { seq: number; id: number }, label = "resumed stream") {
+  const stream = await openEventStream(user, { region, headers: { "Last-Event-ID": lastEventId } }, label);
+  await stream.waitForPersonal(upTo.seq);
+  await stream.waitForAnnouncement(upTo.id);
+  await publish(user, { body: "marker" });
+  await stream.waitForPersonal(upTo.seq + 1);
+  return stream;
+}
+
 describe("opening an event stream", () => {
   it("Accept: text/event-stream answers 200 text/event-stream with the CORS headers", async () => {
     const res = await liveEventStreamRequest(unique("u"));
@@ -221,11 +235,7 @@ describe("resuming with Last-Event-ID", () => {
     await publish(user, { body: "after" });
     await announce([region], { body: "after" });
 
-    const second = await openEventStream(user, { region, headers: { "Last-Event-ID": catchup!.id! } }, "resumed stream");
-    await second.waitForPersonal(2);
-    await second.waitForAnnouncement(2);
-    await publish(user, { body: "marker" });
-    await second.waitForPersonal(3);
+    const second = await resumeUntilMarker(user, region, catchup!.id!, { seq: 2, id: 2 });
 
     expect(types(second.events)).not.toContain("catchup");
     expect(personalSeqs(second.frames)).toEqual([2, 3]);
@@ -248,11 +258,7 @@ describe("resuming with Last-Event-ID", () => {
     await first.close();
 
     // After personal 1 came announcement 1, personal 2 and announcement 2.
-    const second = await openEventStream(user, { region, headers: { "Last-Event-ID": personal1.id! } }, "resumed stream");
-    await second.waitForPersonal(2);
-    await second.waitForAnnouncement(2);
-    await publish(user, { body: "marker" });
-    await second.waitForPersonal(3);
+    const second = await resumeUntilMarker(user, region, personal1.id!, { seq: 2, id: 2 });
 
     expect(types(second.events)).not.toContain("catchup");
     expect(personalSeqs(second.frames)).toEqual([2, 3]);
@@ -277,11 +283,7 @@ describe("resuming with Last-Event-ID", () => {
 
     await publish(user, { body: "m2" });
     await announce([region]);
-    const third = await openEventStream(user, { region, headers: { "Last-Event-ID": middle } }, "third stream");
-    await third.waitForPersonal(2);
-    await third.waitForAnnouncement(2);
-    await publish(user, { body: "marker" });
-    await third.waitForPersonal(3);
+    const third = await resumeUntilMarker(user, region, middle, { seq: 2, id: 2 }, "third stream");
 
     expect(types(third.events)).not.toContain("catchup");
     expect(personalSeqs(third.frames)).toEqual([2, 3]);

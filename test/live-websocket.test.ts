@@ -40,6 +40,14 @@ async function announceMany(region: string, count: number) {
   return ids;
 }
 
+/** A socket on a region with 3 announcements whose catch-up `?limit=1` cut after the first. */
+async function openWithCutCatchup(user: string, region: string) {
+  await announceMany(region, 3);
+  const socket = await openSocket(user, { region, query: "?since=0&limit=1" });
+  expect((await socket.catchup()).announcements.map((a) => a.id)).toEqual([1]);
+  return socket;
+}
+
 async function publishMany(userId: string, count: number) {
   const seqs: number[] = [];
   for (let i = 1; i <= count; i++) seqs.push((await publish(userId, { body: `m${i}` })).seq);
@@ -430,9 +438,7 @@ describe("announcements", () => {
   it("after a catch-up cut by ?limit=, the next live announcement brings the rest with no gap", async () => {
     const user = unique("u");
     const region = unique("r");
-    await announceMany(region, 3);
-    const socket = await openSocket(user, { region, query: "?since=0&limit=1" });
-    expect((await socket.catchup()).announcements.map((a) => a.id)).toEqual([1]);
+    const socket = await openWithCutCatchup(user, region);
     await announce([region]);
     await socket.waitForAnnouncement(4);
     await socket.barrier();
@@ -447,9 +453,7 @@ describe("announcements", () => {
     const user = unique("u");
     const region = unique("r");
     const regionLog = env.REGIONS.getByName(region);
-    await announceMany(region, 3);
-    const socket = await openSocket(user, { region, query: "?since=0&limit=1" });
-    expect((await socket.catchup()).announcements.map((a) => a.id)).toEqual([1]);
+    const socket = await openWithCutCatchup(user, region);
     await regionLog.unfollow(user); // the test pushes id 4 itself, below
     await announce([region], { body: "news 4" });
     const { tail } = await regionLog.readWithTail(null, 1);

@@ -4,7 +4,7 @@
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { admin, announce, client, poll, problemOf, publish, unique, userView, type InboxAnswer } from "./helpers";
+import { admin, announce, client, EMPTY_ANSWER, poll, problemOf, publish, unique, userView, type InboxAnswer } from "./helpers";
 
 const DAY = 24 * 60 * 60 * 1000;
 const TTL_MS = 2_592_000 * 1000; // ANNOUNCEMENT_TTL_SECONDS default (30 d)
@@ -59,18 +59,7 @@ describe("GET /v1/inbox: which region", () => {
   it("without a token claim, a region parameter or a stored region, has no announcement part", async () => {
     const userId = unique("u");
     const answer = await poll(userId);
-    expect(answer).toEqual({
-      personal: [],
-      announcements: [],
-      region: null,
-      cursor: null,
-      epoch: null,
-      ack: null,
-      dropped: 0,
-      gap: false,
-      reset: false,
-      more: false,
-    });
+    expect(answer).toEqual(EMPTY_ANSWER);
     expect((await userView(userId)).cursors).toEqual({});
   });
 

@@ -33,6 +33,7 @@ function corsHeaders(origins: Config["CORS_ORIGINS"], origin: string | undefined
   }
   return headers;
 }
+
 export const clientCors = (methodsAt: MethodsAt) =>
   createMiddleware<AppEnv>(async (c, next) => {
     const { allowed, list } = corsHeaders(corsOrigins(c.env), c.req.header("Origin"));

@@ -63,7 +63,7 @@ export function validRepeatedQuery<Schema extends StandardSchemaV1>(schema: Sche
     }
     return validate(c, async () => {
       if (checked.size >= 1_000) checked.delete(checked.keys().next().value!);
-      checked.set(search, Object.freeze(c.req.valid("query" as never)));
+      checked.set(search, Object.freeze(c.req.valid("query")));
       await next();
     });
   }) as typeof validate;
