@@ -3,8 +3,8 @@
 import { createMiddleware } from "hono/factory";
 import * as v from "valibot";
 import { regionId, userId } from "../shared/schema";
-import type { AppEnv } from "./context";
-import { verifyHs256 } from "./jwt";
+import type { AppEnv, Client } from "./context";
+import { verifyHs256, verifyKnownHs256 } from "./jwt";
 import { problem } from "./problem";
 
 function bearer(header: string | undefined) {
@@ -27,12 +27,36 @@ export const clientAuth = createMiddleware<AppEnv>(async (c, next) => {
   if (!token) throw problem(401, "Send a client token: Authorization: Bearer <JWT>.", { headers: { "WWW-Authenticate": "Bearer" } });
   const verified = await verifyHs256(token, secret);
   if ("error" in verified) throw problem(401, `Invalid client token: ${verified.error}.`, { headers: { "WWW-Authenticate": "Bearer" } });
-  const { sub, region } = verified.claims;
-  if (!v.is(userId, sub)) throw problem(401, "Invalid client token: sub is not a valid userId.");
-  if (region != null && !v.is(regionId, region)) throw problem(401, "Invalid client token: region is not a valid regionId.");
-  c.set("client", { userId: sub, region: region ?? undefined });
+  c.set("client", clientNamedBy(verified.claims));
   await next();
 });
+
+/** Accepted clients by their token's claims object (the same one on every use of a token): checked once per token. */
+const clients = new WeakMap<Record<string, unknown>, Client>();
+
+function clientNamedBy(claims: Record<string, unknown>): Client {
+  let client = clients.get(claims);
+  if (!client) {
+    const { sub, region } = claims;
+    if (!v.is(userId, sub)) throw problem(401, "Invalid client token: sub is not a valid userId.");
+    if (region != null && !v.is(regionId, region)) throw problem(401, "Invalid client token: region is not a valid regionId.");
+    client = { userId: sub, region: region ?? undefined };
+    clients.set(claims, client);
+  }
+  return client;
+}
+
+/**
+ * The client of an Authorization header that clientAuth has accepted before
+ * and would accept now (time claims and secret included), without waiting;
+ * undefined for any other.
+ */
+export function knownClient(authorization: string | null, secret: string | undefined): Client | undefined {
+  const token = bearer(authorization ?? undefined);
+  if (!token || !secret) return undefined;
+  const verified = verifyKnownHs256(token, secret);
+  return verified?.claims && clients.get(verified.claims);
+}
 
 const encoder = new TextEncoder();
 

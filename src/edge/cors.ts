@@ -6,7 +6,7 @@ import { config, corsOrigins, type Config } from "../config";
 import type { AppEnv } from "./context";
 import type { MethodsAt } from "./routing";
 
-type HeaderList = [name: string, value: string][];
+export type HeaderList = [name: string, value: string][];
 const built = new Map<string, { allowed: string | null; list: HeaderList }>();
 
 /**
@@ -14,7 +14,7 @@ const built = new Map<string, { allowed: string | null; list: HeaderList }>();
  * setting (one per listed origin, one for the rest), so each is built once:
  * this runs on every poll.
  */
-function corsHeaders(origins: Config["CORS_ORIGINS"], origin: string | undefined) {
+export function corsHeaders(origins: Config["CORS_ORIGINS"], origin: string | undefined) {
   const allowed = origins === "*" ? "*" : origin && origins.includes(origin) ? origin : null;
   const key = `${origins}\n${allowed}`;
   let headers = built.get(key);

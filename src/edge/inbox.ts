@@ -5,29 +5,35 @@ import { inboxStub } from "../shared/objects";
 import { ackBody, inboxQuery, limitQuery, readBody, type InboxQuery } from "../shared/schema";
 import { LIVE_HEADER, type LiveRequest, type PollRequest } from "../user/UserInbox";
 import { clientAuth } from "./auth";
-import type { AppEnv } from "./context";
+import type { AppEnv, Client } from "./context";
 import { problem } from "./problem";
 import { relayAsEventStream } from "./sse";
-import { json, jsonBodyGuard, valid, validRepeatedQuery } from "./validation";
+import { json, jsonBodyGuard, repeatedQuery, valid } from "./validation";
 
 /** The region comes from the token's claim, else the query; asking for another region than the claim is refused. */
-function pollRequest(client: AppEnv["Variables"]["client"], { region, ...query }: InboxQuery): PollRequest {
+function pollRequest(client: Client, { region, ...query }: InboxQuery): PollRequest {
   if (client.region && region && region !== client.region) {
     throw problem(403, `This token is pinned to region ${client.region}; it cannot read region ${region}.`);
   }
   return { region: client.region ?? region, ...query };
 }
 
+/** The query of the poll and live routes, checked once per query string (see known-poll.ts). */
+export const pollQuery = repeatedQuery(inboxQuery);
+
+/** The poll's answer: the JSON text the user's object builds. */
+export function poll(env: AppEnv["Bindings"], client: Client, query: InboxQuery) {
+  return inboxStub(env, client.userId).poll(pollRequest(client, query));
+}
+
 export const inbox = new Hono<AppEnv>()
   .use(clientAuth)
 
-  .get("/", validRepeatedQuery(inboxQuery), async (c) => {
-    const client = c.get("client");
-    const answer = await inboxStub(c.env, client.userId).poll(pollRequest(client, c.req.valid("query")));
-    return c.body(answer, 200, json);
+  .get("/", pollQuery.middleware, async (c) => {
+    return c.body(await poll(c.env, c.get("client"), c.req.valid("query")), 200, json);
   })
 
-  .get("/live", validRepeatedQuery(inboxQuery), async (c) => {
+  .get("/live", pollQuery.middleware, async (c) => {
     const client = c.get("client");
     const upgrade = c.req.header("Upgrade")?.toLowerCase() === "websocket";
     const sse = !upgrade && /\btext\/event-stream\b/.test(c.req.header("Accept") ?? "");

@@ -45,14 +45,26 @@ const MAX_VERIFIED = 10_000;
 
 /** The token's claims if it is a well-formed, correctly signed, unexpired HS256 JWT; otherwise a reason. */
 export async function verifyHs256(token: string, secret: string, nowSeconds = Date.now() / 1000) {
-  let claims = verified.get(token)?.secret === secret ? verified.get(token)!.claims : undefined;
-  if (!claims) {
-    const signed = await verifySignature(token, secret);
-    if ("error" in signed) return signed;
-    claims = signed.claims;
-    if (verified.size >= MAX_VERIFIED) verified.delete(verified.keys().next().value!);
-    verified.set(token, { secret, claims });
-  }
+  const known = verifyKnownHs256(token, secret, nowSeconds);
+  if (known) return known;
+  const signed = await verifySignature(token, secret);
+  if ("error" in signed) return signed;
+  if (verified.size >= MAX_VERIFIED) verified.delete(verified.keys().next().value!);
+  verified.set(token, { secret, claims: signed.claims });
+  return checkTimes(signed.claims, nowSeconds);
+}
+
+/**
+ * verifyHs256 for a token whose signature this isolate has verified before,
+ * without waiting for anything; undefined for any other token. Each use of a
+ * token gets the same claims object back.
+ */
+export function verifyKnownHs256(token: string, secret: string, nowSeconds = Date.now() / 1000) {
+  const known = verified.get(token);
+  return known?.secret === secret ? checkTimes(known.claims, nowSeconds) : undefined;
+}
+
+function checkTimes(claims: Record<string, unknown>, nowSeconds: number) {
   if (typeof claims.exp !== "number") return { error: "the token has no exp claim" } as const;
   if (claims.exp <= nowSeconds) return { error: "the token has expired" } as const;
   if (typeof claims.nbf === "number" && claims.nbf > nowSeconds) return { error: "the token is not valid yet" } as const;

@@ -48,6 +48,11 @@ export function onError(error: Error, c: Context) {
     console.error(`postbox configuration: ${error.message}`);
     return problemResponse(500, `Invalid configuration: ${error.message}`);
   }
-  console.error(`postbox: ${c.req.method} ${c.req.path} failed`, error);
+  return failed(c.req.raw, error);
+}
+
+/** The answer to a request that failed for a reason of ours, not the client's. */
+export function failed(request: Request, error: unknown) {
+  console.error(`postbox: ${request.method} ${new URL(request.url).pathname} failed`, error);
   return problemResponse(500, "The request could not be completed; it has been logged.");
 }
