@@ -2,19 +2,10 @@
 // and a value that is not a positive integer fails every request with a 500
 // problem naming the variable, never a silent default.
 import { env } from "cloudflare:workers";
-import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../src/index";
 import type { Env } from "../src/config";
-import { clientToken, problemOf, unique, userView } from "./helpers";
-
-/** The real Worker, run with another environment. */
-async function fetchWithEnv(overrides: Partial<Env>, path: string, init: RequestInit = {}) {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(new URL(path, "http://postbox.test"), init), { ...env, ...overrides }, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
+import { clientToken, problemOf, unique, userView, fetchWithEnv } from "./helpers";
 
 /**
  * In a deployment the Worker and its Durable Objects read the same [vars]. In the

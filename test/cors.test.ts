@@ -2,21 +2,10 @@
 // every client answer (errors included) carries Allow-Origin and exposes
 // Retry-After; with CORS_ORIGINS a list, only listed origins are echoed.
 import { env } from "cloudflare:workers";
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../src/index";
-import type { Env } from "../src/config";
-import { admin, call, client, clientToken, publish, unique } from "./helpers";
+import { admin, call, client, clientToken, publish, unique, fetchWithEnv } from "./helpers";
 
 const ORIGIN = "https://app.example";
-
-/** The real Worker, run with another environment. */
-async function fetchWithEnv(overrides: Partial<Env>, path: string, init: RequestInit = {}) {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(new URL(path, "http://postbox.test"), init), { ...env, ...overrides }, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
 
 function preflight(path: string, origin = ORIGIN, method = "GET") {
   return {

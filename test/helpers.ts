@@ -1,7 +1,10 @@
 // Shared by every test file: requests to the real Worker (exports.default),
 // signed the way a publisher's backend would sign them (jose).
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { SignJWT } from "jose";
+import type { Env } from "../src/config";
+import worker from "../src/index";
 
 const BASE = "http://postbox.test";
 
@@ -23,6 +26,14 @@ export async function clientToken(
 
 export function call(path: string, init: RequestInit = {}) {
   return exports.default.fetch(new Request(new URL(path, BASE), init));
+}
+
+/** The real Worker, run with another environment. */
+export async function fetchWithEnv(overrides: Partial<Env>, path: string, init: RequestInit = {}) {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(new URL(path, BASE), init), { ...env, ...overrides }, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
 }
 
 function withJson(init: RequestInit & { json?: unknown }): RequestInit {
