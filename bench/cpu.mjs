@@ -2,7 +2,7 @@
 // CPUs' busy time (/proc/stat) less the bench's own process and workerd's.
 // Anything well above 0 means the figure was measured on a shared machine.
 // Linux only; elsewhere the answer is null.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 
 function totalBusyTicks() {
   const [, ...fields] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/);
@@ -41,6 +41,13 @@ export function watchOtherCpu(pids) {
       return Math.max(0, Math.round((other / ticksPerSecond / seconds) * 100) / 100);
     },
   };
+}
+
+/** Starts a measurement; `stop()` answers the CPU time the process used meanwhile, in µs (null off Linux). */
+export function watchProcessCpu(pid) {
+  if (!existsSync(`/proc/${pid}/stat`)) return { stop: () => null };
+  const start = processTicks(pid);
+  return { stop: () => ((processTicks(pid) - start) * 1e6) / 100 }; // USER_HZ ticks
 }
 
 /**

@@ -76,7 +76,8 @@ const EVICTED_AFTER_MS = 15_000;
 const WARM_UP_SECONDS = 5;
 
 /**
- * The throughput scenarios, in order; /health first, as the runtime's floor.
+ * The throughput scenarios, in order; /health first, as the runtime's floor,
+ * and again after the polls.
  * Each gets `seconds` with `connections`; seeding and warm-ups are counted runs.
  * `watchCpu()` measures the CPU used elsewhere on the machine during each.
  *
@@ -87,7 +88,10 @@ const WARM_UP_SECONDS = 5;
  * left to be evicted: a thousand evictions during a run cost the runtime about
  * a quarter of its throughput, a cost of the bench's order, not of the scenario.
  */
-export async function runLoadScenarios(pb, { url, seconds, connections, watchCpu = () => ({ stop: () => null }), log = () => {} }) {
+export async function runLoadScenarios(
+  pb,
+  { url, seconds, connections, watchCpu = () => ({ stop: () => null }), watchWorkerd = () => ({ stop: () => null }), log = () => {} },
+) {
   const results = [];
   const admin = { authorization: `Bearer ${pb.adminToken}`, "content-type": "application/json" };
   const message = JSON.stringify({ title: "bench", body: "a personal message from the bench", data: { n: 1 } });
@@ -96,8 +100,11 @@ export async function runLoadScenarios(pb, { url, seconds, connections, watchCpu
   const measure = async (id, label, request, extra = {}) => {
     log(`  (${id}) ${label}`);
     const cpu = watchCpu();
+    const workerd = watchWorkerd();
     const result = await fire({ url, request, connections, seconds, title: label });
-    results.push({ id, scenario: label, connections, ...result, otherCpuCores: cpu.stop(), ...extra });
+    const workerdCpuUs = workerd.stop();
+    const workerdCpuUsPerRequest = workerdCpuUs === null ? null : Math.round((workerdCpuUs / result.requests) * 10) / 10;
+    results.push({ id, scenario: label, connections, ...result, workerdCpuUsPerRequest, otherCpuCores: cpu.stop(), ...extra });
     return result;
   };
   const settle = async () => {
@@ -125,6 +132,9 @@ export async function runLoadScenarios(pb, { url, seconds, connections, watchCpu
   await measure("b", "GET /v1/inbox, nothing pending, no region (1,000 users)", pollIdle, { warmUp: idleWarmUp });
 
   await settle();
+  // The floor again (once the polled objects are gone), so that one slow stretch of the machine does not skew every ratio.
+  await measure("a", "GET /health again", get("/health"));
+
   const busy = tokens("pending", USERS);
   log("  seeding 10 pending messages for each of 1,000 users");
   await pool(Array.from({ length: USERS }, (_, i) => `pending-${i}`), 32, async (user) => {

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { postbox } from "./client.mjs";
-import { waitForQuiet, watchOtherCpu } from "./cpu.mjs";
+import { waitForQuiet, watchOtherCpu, watchProcessCpu } from "./cpu.mjs";
 import { measureLive } from "./live.mjs";
 import { runLoadScenarios } from "./load.mjs";
 import { printTables, writePerformanceDoc, writeResults } from "./report.mjs";
@@ -126,7 +126,8 @@ async function main() {
     };
     await phase("load", () => {
       log(`load: ${settings.seconds} s per scenario, ${settings.connections} connections`);
-      return runLoadScenarios(pb, { url: server.url, seconds: settings.seconds, connections: settings.connections, watchCpu, log });
+      const watchWorkerd = () => watchProcessCpu(server.pid);
+      return runLoadScenarios(pb, { url: server.url, seconds: settings.seconds, connections: settings.connections, watchCpu, watchWorkerd, log });
     });
     await phase("storage", () => {
       log("storage cost per operation");
