@@ -71,13 +71,43 @@ const USERS = 1_000;
 const REGION_USERS = 10_000;
 export const POLL_REGION = "bench-region";
 
+/** Rounds of the interleaved scenarios: each round runs each of them for seconds / ROUNDS. */
+const ROUNDS = 5;
+
+/**
+ * Runs of one scenario as one row: requests over the total time, latency
+ * percentiles the median of the runs', counts summed, CPU per request overall.
+ */
+function combined(runs) {
+  const sum = (key) => runs.reduce((total, r) => total + r[key], 0);
+  const median = (key) => [...runs.map((r) => r[key])].sort((x, y) => x - y)[Math.floor(runs.length / 2)];
+  const requests = sum("requests");
+  const workerdCpu = runs.every((r) => typeof r.workerdCpuUs === "number") ? sum("workerdCpuUs") : null;
+  const statusCodes = {};
+  for (const r of runs) for (const [code, count] of Object.entries(r.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + count;
+  return {
+    requests,
+    seconds: sum("seconds"),
+    reqPerSec: round(requests / sum("seconds")),
+    p50Ms: median("p50Ms"),
+    p99Ms: median("p99Ms"),
+    maxMs: Math.max(...runs.map((r) => r.maxMs)),
+    non2xx: sum("non2xx"),
+    errors: sum("errors"),
+    timeouts: sum("timeouts"),
+    statusCodes,
+    workerdCpuUsPerRequest: workerdCpu === null ? null : round(workerdCpu / requests),
+    otherCpuCores: runs.every((r) => typeof r.otherCpuCores === "number") ? round(sum("otherCpuCores") / runs.length) : null,
+  };
+}
+
 /** workerd evicts an object after about 10 s without requests; after this long, all of them are gone. */
 const EVICTED_AFTER_MS = 15_000;
 const WARM_UP_SECONDS = 5;
 
 /**
  * The throughput scenarios, in order; /health first, as the runtime's floor,
- * and again after the polls.
+ * interleaved with the two it is most compared with.
  * Each gets `seconds` with `connections`; seeding and warm-ups are counted runs.
  * `watchCpu()` measures the CPU used elsewhere on the machine during each.
  *
@@ -97,15 +127,33 @@ export async function runLoadScenarios(
   const message = JSON.stringify({ title: "bench", body: "a personal message from the bench", data: { n: 1 } });
   const tokens = (prefix, count, region) => Array.from({ length: count }, (_, i) => pb.token(`${prefix}-${i}`, region));
   const roundRobin = (list, make) => (i) => make(list[i % list.length], i % list.length);
-  const measure = async (id, label, request, extra = {}) => {
-    log(`  (${id}) ${label}`);
+  /** One timed run of a scenario, with the CPU it cost workerd and what ran elsewhere meanwhile. */
+  const run = async (label, request, runSeconds) => {
     const cpu = watchCpu();
     const workerd = watchWorkerd();
-    const result = await fire({ url, request, connections, seconds, title: label });
-    const workerdCpuUs = workerd.stop();
-    const workerdCpuUsPerRequest = workerdCpuUs === null ? null : Math.round((workerdCpuUs / result.requests) * 10) / 10;
-    results.push({ id, scenario: label, connections, ...result, workerdCpuUsPerRequest, otherCpuCores: cpu.stop(), ...extra });
-    return result;
+    const result = await fire({ url, request, connections, seconds: runSeconds, title: label });
+    return { ...result, workerdCpuUs: workerd.stop(), otherCpuCores: cpu.stop() };
+  };
+  const record = (id, label, runs, extra) => {
+    const row = { id, scenario: label, connections, ...combined(runs), ...(runs.length > 1 && { rounds: runs.length }), ...extra };
+    results.push(row);
+    return row;
+  };
+  const measure = async (id, label, request, extra = {}) => {
+    log(`  (${id}) ${label}`);
+    return record(id, label, [await run(label, request, seconds)], extra);
+  };
+  /**
+   * Scenarios whose ratios matter most, measured in turn, ROUNDS times, so
+   * that a slow stretch of this shared machine falls on each of them alike.
+   */
+  const measureInRounds = async (scenarios) => {
+    log(`  ${scenarios.map(({ id }) => `(${id})`).join(" ")} in ${ROUNDS} interleaved rounds of ${seconds / ROUNDS} s each`);
+    const runs = new Map(scenarios.map(({ id }) => [id, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const { id, label, request } of scenarios) runs.get(id).push(await run(label, request, seconds / ROUNDS));
+    }
+    for (const { id, label, extra } of scenarios) record(id, label, runs.get(id), extra);
   };
   const settle = async () => {
     log(`  waiting ${EVICTED_AFTER_MS / 1000} s for the previous scenario's objects to be evicted`);
@@ -118,23 +166,20 @@ export async function runLoadScenarios(
     return { created, loaded };
   };
 
-  await measure("a", "GET /health", get("/health"));
-
   // The reference for a poll: the cheapest route that makes one Durable Object hop (a counter read),
   // to the same objects the idle polls then use.
   const idle = tokens("idle", USERS);
   const hop = (i) => ({ method: "GET", path: `/admin/v1/users/idle-${i % USERS}/storage`, headers: admin });
-  const hopWarmUp = await warmUp("one hop per user", hop, USERS);
-  await measure("h", "one Durable Object hop: GET /admin/v1/users/{id}/storage (the 1,000 users of b)", hop, { warmUp: hopWarmUp });
-
   const pollIdle = roundRobin(idle, (token) => get("/v1/inbox", token));
+  const hopWarmUp = await warmUp("one hop per user", hop, USERS);
   const idleWarmUp = await warmUp("polls by idle users", pollIdle);
-  await measure("b", "GET /v1/inbox, nothing pending, no region (1,000 users)", pollIdle, { warmUp: idleWarmUp });
+  await measureInRounds([
+    { id: "a", label: "GET /health", request: get("/health") },
+    { id: "h", label: "one Durable Object hop: GET /admin/v1/users/{id}/storage (the 1,000 users of b)", request: hop, extra: { warmUp: hopWarmUp } },
+    { id: "b", label: "GET /v1/inbox, nothing pending, no region (1,000 users)", request: pollIdle, extra: { warmUp: idleWarmUp } },
+  ]);
 
   await settle();
-  // The floor again (once the polled objects are gone), so that one slow stretch of the machine does not skew every ratio.
-  await measure("a", "GET /health again", get("/health"));
-
   const busy = tokens("pending", USERS);
   log("  seeding 10 pending messages for each of 1,000 users");
   await pool(Array.from({ length: USERS }, (_, i) => `pending-${i}`), 32, async (user) => {
