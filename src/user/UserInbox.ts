@@ -30,6 +30,7 @@ import {
 import { MeteredSql } from "../shared/sql";
 import { connectionOf, parseEventId, send, type Connection } from "./connection";
 import { LiveSockets } from "./live";
+import { MessageSets } from "./message-sets";
 import { IDEMPOTENCY_TTL_MS, InboxState } from "./state";
 
 export interface PollRequest {
@@ -52,15 +53,15 @@ export type IdempotencyKey = { key: string; bodyHash: string };
 
 export class UserInbox extends DurableObject<Env> {
   private readonly sql: MeteredSql;
+  private readonly sets: MessageSets;
   private readonly state: InboxState;
   private readonly live: LiveSockets;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = new MeteredSql(ctx.storage.sql);
+    this.sets = new MessageSets(this.sql);
     this.sql.run(`
-      CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY, message TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS unread (seq INTEGER PRIMARY KEY, message TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS cursors (
         region TEXT PRIMARY KEY, epoch TEXT NOT NULL, cursor INTEGER NOT NULL
       ) WITHOUT ROWID;
@@ -94,10 +95,9 @@ export class UserInbox extends DurableObject<Env> {
     const seq = this.state.values.lastSeq + 1;
     const createdAt = new Date(now).toISOString();
     const message = JSON.stringify({ seq, ...content, createdAt } satisfies PersonalMessage);
-    this.sql.run("INSERT INTO pending (seq, message) VALUES (?, ?)", seq, message);
-    this.sql.run("INSERT INTO unread (seq, message) VALUES (?, ?)", seq, message);
-    const evicted = this.evictOldest("pending", this.state.values.pendingCount + 1 - PENDING_LIMIT);
-    const evictedUnread = this.evictOldest("unread", this.state.values.unreadCount + 1 - UNREAD_LIMIT);
+    this.sets.add(seq, message);
+    const evicted = this.sets.removeOldest("pending", this.state.values.pendingCount + 1 - PENDING_LIMIT);
+    const evictedUnread = this.sets.removeOldest("unread", this.state.values.unreadCount + 1 - UNREAD_LIMIT);
     const result: PublishResult = { seq, createdAt, evicted };
     if (idempotency) {
       this.sql.run(
@@ -137,13 +137,7 @@ export class UserInbox extends DurableObject<Env> {
     this.expireDue();
     if (request.ack !== undefined) this.removePendingUpTo(request.ack);
     // The set's size is known: an empty set is not read at all.
-    const rows =
-      this.state.values.pendingCount === 0
-        ? []
-        : this.sql.all<{ seq: number; message: string }>(
-            "SELECT seq, message FROM pending ORDER BY seq LIMIT ?",
-            request.limit + 1,
-          );
+    const rows = this.state.values.pendingCount === 0 ? [] : this.sets.oldest("pending", request.limit + 1);
     const personal = rows.slice(0, request.limit);
     const lastSeq = personal.at(-1)?.seq ?? null;
     if (request.consume && lastSeq !== null) this.removePendingUpTo(lastSeq);
@@ -224,9 +218,9 @@ export class UserInbox extends DurableObject<Env> {
   /** An SSE reconnect: pending messages after `afterSeq`, then the announcements after its cursor. */
   private replay(socket: WebSocket, connection: Connection, afterSeq: number, window: AnnouncementWindow | null) {
     this.expireDue();
-    const pending = this.sql
-      .all<{ seq: number; message: string }>("SELECT seq, message FROM pending WHERE seq > ? ORDER BY seq", afterSeq);
-    for (const { seq, message } of pending) send(socket, { ...connection, seq }, "personal", personalFrame(message));
+    for (const { seq, message } of this.sets.pendingAfter(afterSeq)) {
+      send(socket, { ...connection, seq }, "personal", personalFrame(message));
+    }
     if (window) this.live.sendAnnouncements(socket, connection, window);
     else socket.serializeAttachment(connection);
     this.state.save({});
@@ -308,33 +302,16 @@ export class UserInbox extends DurableObject<Env> {
   /** A read receipt: the messages are read, so they are neither unread nor pending any more. */
   markRead(receipt: ReadReceipt) {
     this.expireDue();
-    this.state.values.pendingCount -= this.deleteReceipt("pending", receipt);
-    const removed = this.deleteReceipt("unread", receipt);
+    this.state.values.pendingCount -= this.sets.removeReceipt("pending", receipt);
+    const removed = this.sets.removeReceipt("unread", receipt);
     this.state.save({ unreadCount: this.state.values.unreadCount - removed });
     return { unread: this.state.values.unreadCount };
-  }
-
-  /**
-   * Deletes a receipt's seqs from one set by primary-key lookups, so it reads
-   * about one row per seq whatever the set's size. Listed seqs go in groups
-   * of 100: the most bound parameters one statement may take.
-   */
-  private deleteReceipt(set: "pending" | "unread", receipt: ReadReceipt) {
-    if ("upTo" in receipt) return this.sql.run(`DELETE FROM ${set} WHERE seq <= ? RETURNING seq`, receipt.upTo);
-    let removed = 0;
-    for (let at = 0; at < receipt.seqs.length; at += 100) {
-      const group = receipt.seqs.slice(at, at + 100);
-      removed += this.sql.run(`DELETE FROM ${set} WHERE seq IN (${group.map(() => "?").join(",")}) RETURNING seq`, ...group);
-    }
-    return removed;
   }
 
   unread(limit: number) {
     this.expireDue();
     this.state.save({});
-    const messages = this.sql
-      .all<{ message: string }>("SELECT message FROM unread ORDER BY seq LIMIT ?", limit)
-      .map((row) => row.message);
+    const messages = this.sets.oldest("unread", limit).map((row) => row.message);
     return jsonWithLists({ messages }, { count: this.state.values.unreadCount });
   }
 
@@ -348,8 +325,7 @@ export class UserInbox extends DurableObject<Env> {
     this.expireDue();
     this.state.save({});
     const { values } = this.state;
-    const bounds = this.sql
-      .first<{ oldest: number | null; newest: number | null }>("SELECT min(seq) AS oldest, max(seq) AS newest FROM pending")!;
+    const bounds = this.sets.pendingBounds();
     const cursors = Object.fromEntries(
       this.sql
         .all<{ region: string; cursor: number }>("SELECT region, cursor FROM cursors ORDER BY region")
@@ -382,16 +358,8 @@ export class UserInbox extends DurableObject<Env> {
     this.state.save({});
   }
 
-  /** Removes the oldest `excess` rows of a set (none when excess ≤ 0) and says how many went. */
-  private evictOldest(set: "pending" | "unread", excess: number): number {
-    if (excess <= 0) return 0;
-    return this.sql
-      .run(`DELETE FROM ${set} WHERE seq IN (SELECT seq FROM ${set} ORDER BY seq LIMIT ?) RETURNING seq`, excess);
-  }
-
   private removePendingUpTo(seq: number) {
-    const removed = this.sql.run("DELETE FROM pending WHERE seq <= ? RETURNING seq", seq);
-    this.state.values.pendingCount -= removed;
+    this.state.values.pendingCount -= this.sets.removeUpTo("pending", seq);
   }
 
   /**
@@ -403,11 +371,11 @@ export class UserInbox extends DurableObject<Env> {
     const now = Date.now();
     const { values } = this.state;
     if (values.pendingExpiresAt !== null && values.pendingExpiresAt <= now) {
-      this.sql.run("DELETE FROM pending");
+      this.sets.clear("pending");
       Object.assign(values, { pendingCount: 0, pendingExpiresAt: null });
     }
     if (values.unreadExpiresAt !== null && values.unreadExpiresAt <= now) {
-      this.sql.run("DELETE FROM unread");
+      this.sets.clear("unread");
       Object.assign(values, { unreadCount: 0, unreadExpiresAt: null });
     }
     if (values.idempotencyExpiresAt !== null && values.idempotencyExpiresAt <= now) {
