@@ -215,8 +215,8 @@ Only loopback traffic (127.0.0.1); nothing is deployed. Work files go to \`bench
   (see the machine table); below about 30,000, \`SQLITE_CANTOPEN\` errors in workerd's log and 500s in
   (f) come from that limit, not from postbox.
 - This machine is a shared virtual machine whose speed changes over minutes: on the day of this run,
-  the same bundle's \`/health\` measured anywhere from about 7,500 to 15,000 req/s (and its CPU per
-  request from about 65 to 135 µs) with nothing else running. Compare ratios within one run, not
+  the same bundle's \`/health\` measured anywhere from about 5,400 to 15,700 req/s (and its CPU per
+  request from about 65 to 190 µs) with nothing else running. Compare ratios within one run, not
   absolute figures across runs.
 - "CPU elsewhere" is the CPU time that processes other than the bench and its workerd used during a
   run, in cores (of ${m.cores}): above about 0.1, something else was running and that figure is low.
