@@ -90,6 +90,20 @@ describe("a repeat is refused as the first was", () => {
     }
   });
 
+  it("a user object that fails: the same 500 problem, with CORS, as the app's", async () => {
+    // A real failure: the user namespace bound to the region objects, which have no poll method.
+    const broken = { USERS: env.REGIONS as unknown as typeof env.USERS };
+    const request = await pollRequest(unique("u"));
+    const first = await fetchWithEnv(broken, "/v1/inbox", { headers: request().headers });
+    const repeat = await fetchWithEnv(broken, "/v1/inbox", { headers: request().headers });
+    for (const res of [first, repeat]) {
+      expect(res.status).toBe(500);
+      expect(res.headers.get("Access-Control-Allow-Origin")).toBe("*");
+    }
+    expect(headersOf(repeat)).toEqual(headersOf(first));
+    expect(await problemOf(repeat)).toEqual(await problemOf(first));
+  });
+
   it("an accepted poll under an invalid configuration: 500 naming the variable", async () => {
     const request = await pollRequest(unique("u"));
     await call(request().url, { headers: request().headers });
