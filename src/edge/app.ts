@@ -7,7 +7,7 @@ import { config } from "../config";
 import { admin } from "./admin";
 import type { AppEnv } from "./context";
 import { clientCors } from "./cors";
-import { inbox } from "./inbox";
+import { inbox, INBOX_PATH } from "./inbox";
 import { onError, problemResponse } from "./problem";
 import { routeGuard, routeMethods } from "./routing";
 
@@ -22,7 +22,7 @@ app
   })
   .use(routeGuard(methodsAt))
   .get("/health", (c) => c.json({ ok: true }))
-  .route("/v1/inbox", inbox)
+  .route(INBOX_PATH, inbox)
   .route("/admin/v1", admin)
   .notFound((c) => problemResponse(404, `There is no route ${c.req.path}.`))
   .onError(onError);

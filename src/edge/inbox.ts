@@ -18,6 +18,9 @@ function pollRequest(client: Client, { region, ...query }: InboxQuery): PollRequ
   return { region: client.region ?? region, ...query };
 }
 
+/** Where the app mounts these routes; the poll is GET at this path itself. */
+export const INBOX_PATH = "/v1/inbox";
+
 /** The query of the poll and live routes, checked once per query string (see known-poll.ts). */
 export const pollQuery = repeatedQuery(inboxQuery);
 

@@ -7,11 +7,9 @@
 import { config, corsOrigins, type Env } from "../config";
 import { knownClient } from "./auth";
 import { corsHeaders, type HeaderList } from "./cors";
-import { poll, pollQuery } from "./inbox";
+import { INBOX_PATH, poll, pollQuery } from "./inbox";
 import { failed } from "./problem";
 import { json } from "./validation";
-
-const POLL_PATH = "/v1/inbox";
 
 function pathOf(url: string) {
   const start = url.indexOf("/", url.indexOf("://") + 3);
@@ -46,7 +44,7 @@ function configured(env: Env) {
 
 /** The answer to a poll whose token and query string the app accepted before; undefined for any other request. */
 export function answerKnownPoll(request: Request, env: Env): Promise<Response> | undefined {
-  if (request.method !== "GET" || pathOf(request.url) !== POLL_PATH || !configured(env)) return undefined;
+  if (request.method !== "GET" || pathOf(request.url) !== INBOX_PATH || !configured(env)) return undefined;
   const client = knownClient(request.headers.get("Authorization"), env.CLIENT_JWT_SECRET);
   const query = client && pollQuery.known(request.url);
   if (!client || !query) return undefined;
