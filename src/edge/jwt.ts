@@ -1,6 +1,8 @@
 // HS256 verification with WebCrypto. Written out rather than delegated so that
 // the one rule that matters is plain to see: the header must say HS256, and
 // nothing else (`none` included) is ever accepted.
+import { BoundedMap } from "../shared/bounded-map";
+
 const keys = new Map<string, Promise<CryptoKey>>();
 
 function hmacKey(secret: string) {
@@ -40,8 +42,7 @@ function decodeJson(part: string): Record<string, unknown> | null {
  * with the same token many times, and the HMAC is most of a request's own cost.
  * The time claims are still checked on every use.
  */
-const verified = new Map<string, { secret: string; claims: Record<string, unknown> }>();
-const MAX_VERIFIED = 10_000;
+const verified = new BoundedMap<string, { secret: string; claims: Record<string, unknown> }>(10_000);
 
 /** The token's claims if it is a well-formed, correctly signed, unexpired HS256 JWT; otherwise a reason. */
 export async function verifyHs256(token: string, secret: string, nowSeconds = Date.now() / 1000) {
@@ -49,7 +50,6 @@ export async function verifyHs256(token: string, secret: string, nowSeconds = Da
   if (known) return known;
   const signed = await verifySignature(token, secret);
   if ("error" in signed) return signed;
-  if (verified.size >= MAX_VERIFIED) verified.delete(verified.keys().next().value!);
   verified.set(token, { secret, claims: signed.claims });
   return checkTimes(signed.claims, nowSeconds);
 }

@@ -3,6 +3,7 @@
 import type { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { TrieRouter } from "hono/router/trie-router";
+import { BoundedMap } from "../shared/bounded-map";
 import type { AppEnv } from "./context";
 import { problem } from "./problem";
 
@@ -11,7 +12,7 @@ export type MethodsAt = (path: string) => string[];
 export function routeMethods(app: Hono<AppEnv>): MethodsAt {
   let router: TrieRouter<string> | undefined;
   // Most requests go to a handful of paths: remember the answer for recent ones.
-  const known = new Map<string, string[]>();
+  const known = new BoundedMap<string, string[]>(1_000);
   return (path) => {
     const remembered = known.get(path);
     if (remembered) return remembered;
@@ -23,7 +24,6 @@ export function routeMethods(app: Hono<AppEnv>): MethodsAt {
     }
     const methods = new Set(router.match("ALL", path)[0].map(([method]) => method));
     if (methods.has("GET")) methods.add("HEAD");
-    if (known.size >= 1_000) known.delete(known.keys().next().value!);
     known.set(path, [...methods]);
     return [...methods];
   };

@@ -6,6 +6,7 @@ import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import type { ValidationTargets } from "hono";
 import { config } from "../config";
+import { BoundedMap } from "../shared/bounded-map";
 import type { AppEnv } from "./context";
 import { problem, type FieldError } from "./problem";
 
@@ -52,7 +53,7 @@ export const valid = <Target extends keyof ValidationTargets, Schema extends Sta
  */
 export function repeatedQuery<Schema extends StandardSchemaV1>(schema: Schema) {
   const validate = valid("query", schema);
-  const checked = new Map<string, StandardSchemaV1.InferOutput<Schema>>();
+  const checked = new BoundedMap<string, StandardSchemaV1.InferOutput<Schema>>(1_000);
   const queryOf = (url: string) => {
     const at = url.indexOf("?");
     return at === -1 ? "" : url.slice(at);
@@ -65,7 +66,6 @@ export function repeatedQuery<Schema extends StandardSchemaV1>(schema: Schema) {
       return next();
     }
     return validate(c, async () => {
-      if (checked.size >= 1_000) checked.delete(checked.keys().next().value!);
       checked.set(queryOf(c.req.url), Object.freeze(c.req.valid("query")));
       await next();
     });

@@ -3,17 +3,17 @@
 // own work; the ids (plain values, unlike stubs, which belong to one request)
 // are kept per namespace for the names seen most recently.
 import type { Env } from "../config";
+import { BoundedMap } from "./bounded-map";
 
 const MAX_IDS = 10_000;
 const idsByNamespace = new WeakMap<DurableObjectNamespace, Map<string, DurableObjectId>>();
 
 function stubFor<T extends Rpc.DurableObjectBranded | undefined>(namespace: DurableObjectNamespace<T>, name: string) {
   let ids = idsByNamespace.get(namespace);
-  if (!ids) idsByNamespace.set(namespace, (ids = new Map()));
+  if (!ids) idsByNamespace.set(namespace, (ids = new BoundedMap(MAX_IDS)));
   let id = ids.get(name);
   if (!id) {
     id = namespace.idFromName(name);
-    if (ids.size >= MAX_IDS) ids.delete(ids.keys().next().value!);
     ids.set(name, id);
   }
   return namespace.get(id);
