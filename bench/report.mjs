@@ -174,8 +174,8 @@ Only loopback traffic (127.0.0.1); nothing is deployed. Work files go to \`bench
   - (h) the reference for a poll: the cheapest route through the Hono app that makes one Durable Object
     hop (the publisher's storage route, which reads two counters), to the 1,000 user objects that (b)
     then polls.
-  - (b) polls by 1,000 users with nothing pending and no region. Each user repeats one poll, so after
-    its first, its polls are answered without the Hono app (\`src/edge/known-poll.ts\`).
+  - (b) polls by 1,000 users with nothing pending and no region. Each user repeats one poll (same token and
+    query string), as clients do.
   - (c) polls by 1,000 users with 10 pending messages each (never acknowledged, so every poll returns 10).
   - (d) personal publishes spread over 1,000 users.
   - (e) announcements to one region: one object, so they are serialised.

@@ -213,16 +213,66 @@ describe("client tokens", () => {
   });
 });
 
+/** A token over a payload written as raw JSON text (for values JSON.stringify cannot spell, such as 1e400). */
+async function signedRaw(payloadJson: string) {
+  const part = (text: string) => btoa(text).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  const unsigned = `${part('{"alg":"HS256","typ":"JWT"}')}.${part(payloadJson)}`;
+  const key = await crypto.subtle.importKey("raw", secret(), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(unsigned)));
+  return `${unsigned}.${part(String.fromCharCode(...mac))}`;
+}
+
+describe("client tokens: forged spellings and impossible claims", () => {
+  it("accepts a raw-signed token with ordinary claims (the helper below signs correctly)", async () => {
+    const token = await signedRaw(`{"sub":"${unique("raw")}","exp":${nowSeconds() + 3600}}`);
+    expect((await withBearer("/v1/inbox", token)).status).toBe(200);
+  });
+
+  it.each([
+    ["exp of 1e400 (Infinity: a token that never expires)", (sub: string) => `{"sub":"${sub}","exp":1e400}`],
+    ["exp of -1e400", (sub: string) => `{"sub":"${sub}","exp":-1e400}`],
+    ["nbf of -1e400 (valid since ever)", (sub: string) => `{"sub":"${sub}","exp":${nowSeconds() + 3600},"nbf":-1e400}`],
+    ["iat of 1e400", (sub: string) => `{"sub":"${sub}","exp":${nowSeconds() + 3600},"iat":1e400}`],
+    ["nbf that is a string", (sub: string) => `{"sub":"${sub}","exp":${nowSeconds() + 3600},"nbf":"0"}`],
+  ])("answers 401 to a token with an %s", async (_what, payload) => {
+    const body = await expectProblem(await withBearer("/v1/inbox", await signedRaw(payload(unique("claims")))), 401);
+    expect(body.detail).toMatch(/exp|nbf|iat/);
+  });
+
+  it("answers 401 to a second spelling of a valid signature (other unused trailing bits)", async () => {
+    const token = await clientToken({ sub: unique("spelling") });
+    expect((await withBearer("/v1/inbox", token)).status).toBe(200);
+    // 32 bytes are 43 base64url characters; the last one carries 2 unused bits.
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const last = alphabet.indexOf(token.at(-1)!);
+    const respelled = token.slice(0, -1) + alphabet[(last & ~3) | ((last + 1) & 3)];
+    const body = await expectProblem(await withBearer("/v1/inbox", respelled), 401);
+    expect(body.detail).toContain("canonical");
+  });
+
+  it("answers 401 to a valid signature with base64 padding appended", async () => {
+    const token = await clientToken({ sub: unique("padded") });
+    await expectProblem(await withBearer("/v1/inbox", `${token}=`), 401);
+  });
+
+  it("accepts an iat a little in the future (a publisher's clock ahead)", async () => {
+    const token = await clientToken({ sub: unique("iat-ahead"), iat: nowSeconds() + 120 });
+    expect((await withBearer("/v1/inbox", token)).status).toBe(200);
+  });
+});
+
 describe("publisher token", () => {
-  it("answers 401 without a token", async () => {
+  it("answers 401 without a token, saying the header is missing", async () => {
     const res = await call(`/admin/v1/users/${unique("pub")}`);
     const body = await expectProblem(res, 401);
     expect(body.title).toBe("Unauthorized");
+    expect(body.detail).toContain("no Authorization header");
   });
 
-  it("answers 401 to a wrong token", async () => {
+  it("answers 401 to a wrong token, saying it does not match", async () => {
     const res = await withBearer(`/admin/v1/users/${unique("pub")}`, "wrong-admin-token");
-    await expectProblem(res, 401);
+    const body = await expectProblem(res, 401);
+    expect(body.detail).toContain("does not match ADMIN_TOKEN");
   });
 
   it("answers 401 to the right token with extra characters", async () => {
@@ -235,9 +285,10 @@ describe("publisher token", () => {
     await expectProblem(res, 401);
   });
 
-  it("answers 401 to the right token sent without the Bearer scheme", async () => {
+  it("answers 401 to the right token sent without the Bearer scheme, saying so", async () => {
     const res = await call(`/admin/v1/users/${unique("pub")}`, { headers: { Authorization: env.ADMIN_TOKEN! } });
-    await expectProblem(res, 401);
+    const body = await expectProblem(res, 401);
+    expect(body.detail).toContain("not a Bearer token");
   });
 
   it("answers 401 to a valid client JWT", async () => {

@@ -39,11 +39,11 @@ async function sha256Hex(text: string) {
   return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
+// Each route authenticates itself, so an unknown path is a 404 before any token is asked for.
 export const admin = new Hono<AppEnv>()
-  .use(adminAuth)
-
   .post(
     "/users/:userId/messages",
+    adminAuth,
     jsonBodyGuard,
     valid("param", userParam),
     valid("header", idempotencyHeader),
@@ -61,7 +61,7 @@ export const admin = new Hono<AppEnv>()
     },
   )
 
-  .post("/announcements", jsonBodyGuard, valid("json", announcementInput), async (c) => {
+  .post("/announcements", adminAuth, jsonBodyGuard, valid("json", announcementInput), async (c) => {
     const { regions, ...message } = c.req.valid("json");
     const content = messageContent(message);
     const createdAt = new Date().toISOString();
@@ -72,27 +72,28 @@ export const admin = new Hono<AppEnv>()
     return c.json({ ids: Object.fromEntries(unique.map((region, i) => [region, ids[i]])), createdAt }, 201);
   })
 
-  .put("/users/:userId/region", jsonBodyGuard, valid("param", userParam), valid("json", regionBody), async (c) => {
+  .put("/users/:userId/region", adminAuth, jsonBodyGuard, valid("param", userParam), valid("json", regionBody), async (c) => {
     const { userId } = c.req.valid("param");
     const region = await inboxStub(c.env, userId).setRegion(c.req.valid("json").region);
     return c.json({ userId, region });
   })
 
-  .get("/users/:userId/storage", valid("param", userParam), async (c) => {
+  .get("/users/:userId/storage", adminAuth, valid("param", userParam), async (c) => {
     return c.json(await inboxStub(c.env, c.req.valid("param").userId).storageCost());
   })
 
-  .get("/regions/:regionId/storage", valid("param", regionParam), async (c) => {
+  .get("/regions/:regionId/storage", adminAuth, valid("param", regionParam), async (c) => {
     return c.json(await regionStub(c.env, c.req.valid("param").regionId).storageCost());
   })
 
-  .get("/users/:userId", valid("param", userParam), async (c) => {
+  .get("/users/:userId", adminAuth, valid("param", userParam), async (c) => {
     const { userId } = c.req.valid("param");
     return c.json({ userId, ...(await inboxStub(c.env, userId).describe()) });
   })
 
   .get(
     "/regions/:regionId/announcements",
+    adminAuth,
     valid("param", regionParam),
     valid("query", regionLogQuery),
     async (c) => {

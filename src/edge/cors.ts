@@ -1,57 +1,65 @@
 // CORS for the client routes: browsers on other origins call them. Preflights
 // are answered before authentication; every answer, errors included, carries
-// the headers when the origin is allowed, and none when it is not.
+// the headers when the origin is allowed.
+import type { Hono, MiddlewareHandler } from "hono";
+import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
-import { config, corsOrigins, type Config } from "../config";
+import { TrieRouter } from "hono/router/trie-router";
+import { config, corsOrigins, type Config, type Env } from "../config";
 import type { AppEnv } from "./context";
-import type { MethodsAt } from "./routing";
 
-export type HeaderList = [name: string, value: string][];
-const built = new Map<string, { allowed: string | null; list: HeaderList }>();
-
-/**
- * The headers an answer to `origin` carries. They take one of a few values per
- * setting (one per listed origin, one for the rest), so each is built once:
- * this runs on every poll.
- */
-export function corsHeaders(origins: Config["CORS_ORIGINS"], origin: string | undefined) {
-  const allowed = origins === "*" ? "*" : origin && origins.includes(origin) ? origin : null;
-  const key = `${origins}\n${allowed}`;
-  let headers = built.get(key);
-  if (!headers) {
-    headers = {
-      allowed,
-      list: allowed
-        ? [
-            ["Access-Control-Allow-Origin", allowed],
-            ["Access-Control-Expose-Headers", "Retry-After"],
-            ...(allowed !== "*" ? ([["Vary", "Origin"]] as HeaderList) : []),
-          ]
-        : origins === "*" ? [] : [["Vary", "Origin"]],
-    };
-    built.set(key, headers);
-  }
-  return headers;
+/** The value of Access-Control-Allow-Origin for `origin`, or null when it may not call. */
+export function allowedOrigin(env: Env, origin: string | undefined) {
+  const origins = corsOrigins(env);
+  return origins === "*" ? "*" : origin && origins.includes(origin) ? origin : null;
 }
 
-export const clientCors = (methodsAt: MethodsAt) =>
-  createMiddleware<AppEnv>(async (c, next) => {
-    const { allowed, list } = corsHeaders(corsOrigins(c.env), c.req.header("Origin"));
-
-    const methods = methodsAt(c.req.path);
-    if (c.req.method === "OPTIONS" && methods.length > 0) {
-      config(c.env); // a misconfigured Worker answers even a preflight with the error
-      return c.body(null, 204, {
-        ...Object.fromEntries(list),
-        ...(allowed && {
-          "Access-Control-Allow-Methods": methods.join(", "),
-          "Access-Control-Allow-Headers": "Authorization, Content-Type",
-          "Access-Control-Max-Age": "600",
-        }),
-      });
+/** The methods each path of the app answers, for preflights (HEAD with GET, as Hono serves it). */
+function routeMethods(app: Hono<AppEnv>) {
+  let router: TrieRouter<string> | undefined;
+  return (path: string) => {
+    if (!router) {
+      router = new TrieRouter<string>();
+      for (const route of app.routes) if (route.method !== "ALL") router.add("ALL", route.path, route.method);
     }
+    const methods = new Set(router.match("ALL", path)[0].map(([method]) => method));
+    if (methods.has("GET")) methods.add("HEAD");
+    return [...methods];
+  };
+}
+
+/**
+ * Hono's cors, plus what it lacks: an origin that is not allowed gets no CORS
+ * headers at all (Hono's still sends Expose-Headers and the preflight's
+ * Allow-* headers), a preflight to a path that does not exist is left to the
+ * 404, and a misconfigured Worker answers even a preflight with its error.
+ */
+export function clientCors(app: Hono<AppEnv>) {
+  const methodsAt = routeMethods(app);
+  // One of Hono's per setting of CORS_ORIGINS (a deployment has one), so "*" sends no Vary: Origin.
+  const bySetting = new Map<Config["CORS_ORIGINS"], MiddlewareHandler>();
+  const honoCors = (origins: Config["CORS_ORIGINS"]) => {
+    let handler = bySetting.get(origins);
+    if (!handler) {
+      handler = cors({
+        origin: origins,
+        allowMethods: (_origin, c) => methodsAt(c.req.path),
+        allowHeaders: ["Authorization", "Content-Type"],
+        exposeHeaders: ["Retry-After"],
+        maxAge: 600,
+      });
+      bySetting.set(origins, handler);
+    }
+    return handler;
+  };
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const preflight = c.req.method === "OPTIONS" && methodsAt(c.req.path).length > 0;
+    if (c.req.method === "OPTIONS" && !preflight) return next();
+    if (preflight) config(c.env);
+    const origins = corsOrigins(c.env);
+    if (allowedOrigin(c.env, c.req.header("Origin")) !== null) return honoCors(origins)(c, next);
+    if (preflight) return c.body(null, 204, { Vary: "Origin" });
     await next();
-    // A 101 upgrade's headers are fixed; WebSockets do not use CORS anyway.
-    if (c.res.status === 101) return;
-    for (const [name, value] of list) c.res.headers.set(name, value);
+    c.header("Vary", "Origin", { append: true });
   });
+}

@@ -1,11 +1,11 @@
 // Client routes: a user, authenticated by JWT, reads and acknowledges their inbox, or holds it open live.
 import { Hono } from "hono";
-import { corsOrigins } from "../config";
 import { inboxStub } from "../shared/objects";
 import { ackBody, inboxQuery, limitQuery, readBody, type InboxQuery } from "../shared/schema";
 import { LIVE_HEADER, type LiveRequest, type PollRequest } from "../user/UserInbox";
 import { clientAuth } from "./auth";
 import type { AppEnv, Client } from "./context";
+import { allowedOrigin } from "./cors";
 import { problem } from "./problem";
 import { relayAsEventStream } from "./sse";
 import { json, jsonBodyGuard, repeatedQuery, valid } from "./validation";
@@ -18,34 +18,25 @@ function pollRequest(client: Client, { region, ...query }: InboxQuery): PollRequ
   return { region: client.region ?? region, ...query };
 }
 
-/** Where the app mounts these routes; the poll is GET at this path itself. */
-export const INBOX_PATH = "/v1/inbox";
-
-/** The query of the poll and live routes, checked once per query string (see known-poll.ts). */
-export const pollQuery = repeatedQuery(inboxQuery);
-
-/** The poll's answer: the JSON text the user's object builds. */
-export function poll(env: AppEnv["Bindings"], client: Client, query: InboxQuery) {
-  return inboxStub(env, client.userId).poll(pollRequest(client, query));
-}
+/** The query of the poll and live routes, which clients repeat: checked once per query string. */
+const pollQuery = repeatedQuery(inboxQuery);
 
 export const inbox = new Hono<AppEnv>()
-  .use(clientAuth)
-
-  .get("/", pollQuery.middleware, async (c) => {
-    return c.body(await poll(c.env, c.get("client"), c.req.valid("query")), 200, json);
+  .get("/", clientAuth, pollQuery, async (c) => {
+    const client = c.get("client");
+    const answer = await inboxStub(c.env, client.userId).poll(pollRequest(client, c.req.valid("query")));
+    return c.body(answer, 200, json);
   })
 
-  .get("/live", pollQuery.middleware, async (c) => {
+  .get("/live", clientAuth, pollQuery, async (c) => {
     const client = c.get("client");
     const upgrade = c.req.header("Upgrade")?.toLowerCase() === "websocket";
     const sse = !upgrade && /\btext\/event-stream\b/.test(c.req.header("Accept") ?? "");
     if (!upgrade && !sse) {
       throw problem(406, "Open this route as a WebSocket (Upgrade: websocket) or as Server-Sent Events (Accept: text/event-stream).");
     }
-    const origins = corsOrigins(c.env);
     const origin = c.req.header("Origin");
-    if (upgrade && origins !== "*" && origin !== undefined && !origins.includes(origin)) {
+    if (upgrade && origin !== undefined && allowedOrigin(c.env, origin) === null) {
       throw problem(403, `Origin ${origin} may not open a live connection.`);
     }
     const live: LiveRequest = { ...pollRequest(client, c.req.valid("query")), sse, lastEventId: c.req.header("Last-Event-ID") };
@@ -56,16 +47,16 @@ export const inbox = new Hono<AppEnv>()
     return upgrade ? response : relayAsEventStream(response.webSocket!);
   })
 
-  .post("/ack", jsonBodyGuard, valid("json", ackBody), async (c) => {
+  .post("/ack", clientAuth, jsonBodyGuard, valid("json", ackBody), async (c) => {
     const { upTo } = c.req.valid("json");
     return c.json(await inboxStub(c.env, c.get("client").userId).ack(upTo));
   })
 
-  .post("/read", jsonBodyGuard, valid("json", readBody), async (c) => {
+  .post("/read", clientAuth, jsonBodyGuard, valid("json", readBody), async (c) => {
     return c.json(await inboxStub(c.env, c.get("client").userId).markRead(c.req.valid("json")));
   })
 
-  .get("/unread", valid("query", limitQuery), async (c) => {
+  .get("/unread", clientAuth, valid("query", limitQuery), async (c) => {
     const { limit } = c.req.valid("query");
     return c.body(await inboxStub(c.env, c.get("client").userId).unread(limit), 200, json);
   });

@@ -49,28 +49,24 @@ export const valid = <Target extends keyof ValidationTargets, Schema extends Sta
  * valid("query", …) for a route that clients call again and again with the
  * same query string, such as a poll: the checked query of each recent string
  * is kept, so a repeat costs a map lookup instead of parsing and the schema.
- * `known(url)` is that checked query, if the URL's query string passed before.
+ * A refused string is not kept.
  */
 export function repeatedQuery<Schema extends StandardSchemaV1>(schema: Schema) {
   const validate = valid("query", schema);
   const checked = new BoundedMap<string, StandardSchemaV1.InferOutput<Schema>>(1_000);
-  const queryOf = (url: string) => {
-    const at = url.indexOf("?");
-    return at === -1 ? "" : url.slice(at);
-  };
-  const known = (url: string) => checked.get(queryOf(url));
-  const middleware = (async (c, next) => {
-    const query = known(c.req.url);
+  return (async (c, next) => {
+    const at = c.req.url.indexOf("?");
+    const queryString = at === -1 ? "" : c.req.url.slice(at);
+    const query = checked.get(queryString);
     if (query) {
       c.req.addValidatedData("query", query);
       return next();
     }
     return validate(c, async () => {
-      checked.set(queryOf(c.req.url), Object.freeze(c.req.valid("query")));
+      checked.set(queryString, Object.freeze(c.req.valid("query")));
       await next();
     });
   }) as typeof validate;
-  return { middleware, known };
 }
 
 /** Headers for answers whose JSON text a Durable Object built. */

@@ -1,5 +1,5 @@
 // The Worker's per-isolate memos (verified tokens, object ids, checked query
-// strings, route lookups) are keyed by what clients send, so each keeps at most
+// strings) are keyed by what clients send, so each keeps at most
 // `limit` entries and lets the oldest go first.
 export class BoundedMap<K, V> extends Map<K, V> {
   constructor(private readonly limit: number) {
