@@ -37,13 +37,19 @@ export function readWranglerToml(path) {
       className: class_name,
       sqlite: sqliteClasses.has(class_name),
     })),
+    rateLimits: (toml.ratelimits ?? []).map(({ name, simple }) => ({ binding: name, period: simple.period })),
     vars: toml.vars ?? {},
   };
 }
 
+/** The stand-in for the rate-limit service; its limit is one the bench never reaches. */
+const RATE_LIMIT_MODULE = new URL("./ratelimit.js", import.meta.url).pathname;
+const BENCH_RATE_LIMIT = 1_000_000_000;
+
 /**
  * The config text: one worker from the bundle's main module, its Durable Object
  * namespaces on local disk (`storageDir`), its vars and secrets as bindings,
+ * its rate limiters (the stand-in in ratelimit.js),
  * and one HTTP socket on 127.0.0.1:`port`. The config is meant to be written
  * to `configPath`: capnp embeds files relative to it.
  */
@@ -54,6 +60,11 @@ export function workerdConfig({ wrangler, configPath, mainModule, storageDir, po
       typeof value === "string"
         ? `(name = ${text(name)}, text = ${text(value)})`
         : `(name = ${text(name)}, json = ${text(JSON.stringify(value))})`,
+    ),
+    ...wrangler.rateLimits.map(
+      ({ binding, period }) =>
+        `(name = ${text(binding)}, wrapped = (moduleName = "postbox-bench:ratelimit", innerBindings = [` +
+        `(name = "limit", json = "${BENCH_RATE_LIMIT}"), (name = "period", json = "${period}")]))`,
     ),
   ];
   const namespaces = wrangler.durableObjects.map(
@@ -69,6 +80,9 @@ const config :Workerd.Config = (
     (name = "do-storage", disk = (path = ${text(storageDir)}, writable = true)),
   ],
   sockets = [(name = "http", address = ${text(`127.0.0.1:${port}`)}, http = (), service = "postbox")],
+  extensions = [(modules = [
+    (name = "postbox-bench:ratelimit", esModule = embed ${text(relative(dirname(configPath), RATE_LIMIT_MODULE))}, internal = true),
+  ])],
 );
 
 const postbox :Workerd.Worker = (

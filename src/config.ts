@@ -2,25 +2,6 @@
 // numbers. Each is optional; a value that is present but not a positive integer
 // is a deployment mistake, so it fails every request loudly instead of being
 // replaced by a default nobody asked for.
-import type { RegionLog } from "./region/RegionLog";
-import type { UserInbox } from "./user/UserInbox";
-
-export interface Env {
-  USERS: DurableObjectNamespace<UserInbox>;
-  REGIONS: DurableObjectNamespace<RegionLog>;
-  ADMIN_TOKEN?: string;
-  CLIENT_JWT_SECRET?: string;
-  PENDING_LIMIT?: string | number;
-  PENDING_TTL_SECONDS?: string | number;
-  UNREAD_LIMIT?: string | number;
-  UNREAD_TTL_SECONDS?: string | number;
-  ANNOUNCEMENT_LIMIT?: string | number;
-  ANNOUNCEMENT_TTL_SECONDS?: string | number;
-  MESSAGE_MAX_BYTES?: string | number;
-  REGION_CACHE_MS?: string | number;
-  CORS_ORIGINS?: string;
-}
-
 const integerDefaults = {
   PENDING_LIMIT: 100,
   PENDING_TTL_SECONDS: 604_800,
@@ -32,7 +13,20 @@ const integerDefaults = {
   REGION_CACHE_MS: 1_000,
 } as const;
 
+/** Settings with no default of postbox's own: absent means "as wrangler.toml's binding says". */
+const optionalIntegers = ["CLIENT_RATE_LIMIT"] as const;
+
+type IntegerSetting = keyof typeof integerDefaults | (typeof optionalIntegers)[number];
+
+/**
+ * The bindings and secrets, generated from wrangler.toml by `wrangler types`
+ * (worker-configuration.d.ts), plus the [vars] settings, all optional.
+ */
+export type Env = Cloudflare.Env & { [K in IntegerSetting]?: string | number } & { CORS_ORIGINS?: string };
+
 export type Config = { [K in keyof typeof integerDefaults]: number } & {
+  [K in (typeof optionalIntegers)[number]]?: number;
+} & {
   /** "*" or the exact origins that may call the client routes. */
   CORS_ORIGINS: "*" | string[];
 };
@@ -51,17 +45,21 @@ export function config(env: Env): Config {
 }
 
 function parseConfig(env: Env): Config {
+  const settings: [string, number | undefined][] = [
+    ...Object.entries(integerDefaults),
+    ...optionalIntegers.map((name): [string, undefined] => [name, undefined]),
+  ];
   const integers = Object.fromEntries(
-    Object.entries(integerDefaults).map(([name, fallback]) => {
-      const raw = env[name as keyof typeof integerDefaults];
-      if (raw === undefined || raw === "") return [name, fallback];
+    settings.flatMap(([name, fallback]) => {
+      const raw = env[name as IntegerSetting];
+      if (raw === undefined || raw === "") return fallback === undefined ? [] : [[name, fallback]];
       const value = Number(raw);
       if (!/^\s*\d+\s*$/.test(String(raw)) || !Number.isSafeInteger(value) || value < 1) {
         throw new ConfigError(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
       }
-      return [name, value];
+      return [[name, value]];
     }),
-  ) as { [K in keyof typeof integerDefaults]: number };
+  ) as Omit<Config, "CORS_ORIGINS">;
   return { ...integers, CORS_ORIGINS: corsOrigins(env) };
 }
 

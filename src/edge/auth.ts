@@ -1,9 +1,11 @@
-// Who is calling: a client (a user, by JWT) or a publisher (by the admin token).
+// Who is calling: a client (a user, by JWT, limited per user) or a publisher (by the admin token).
 // A route whose secret is unset answers 503 rather than letting anyone in.
+import { every } from "hono/combine";
 import { createMiddleware } from "hono/factory";
 import { verify } from "hono/jwt";
 import * as v from "valibot";
 import { BoundedMap } from "../shared/bounded-map";
+import { rateLimitDetail, retryAfterSeconds, withinClientLimit } from "../shared/rate-limit";
 import { regionId, userId } from "../shared/schema";
 import type { AppEnv, Client } from "./context";
 import { problem } from "./problem";
@@ -135,3 +137,15 @@ export const adminAuth = createMiddleware<AppEnv>(async (c, next) => {
   }
   await next();
 });
+
+/** Client routes are limited per user, after the token has named the user. */
+export const clientRateLimit = createMiddleware<AppEnv>(async (c, next) => {
+  if (!(await withinClientLimit(c.env, c.get("client").userId))) {
+    const seconds = retryAfterSeconds();
+    throw problem(429, rateLimitDetail(seconds), { headers: { "Retry-After": String(seconds) } });
+  }
+  await next();
+});
+
+/** What every client route runs first: who is calling, and whether they may call again yet. */
+export const asClient = every(clientAuth, clientRateLimit);

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { inboxStub } from "../shared/objects";
 import { ackBody, inboxQuery, limitQuery, readBody, type InboxQuery } from "../shared/schema";
 import { LIVE_HEADER, type LiveRequest, type PollRequest } from "../user/UserInbox";
-import { clientAuth } from "./auth";
+import { asClient } from "./auth";
 import type { AppEnv, Client } from "./context";
 import { allowedOrigin } from "./cors";
 import { problem } from "./problem";
@@ -22,13 +22,13 @@ function pollRequest(client: Client, { region, ...query }: InboxQuery): PollRequ
 const pollQuery = repeatedQuery(inboxQuery);
 
 export const inbox = new Hono<AppEnv>()
-  .get("/", clientAuth, pollQuery, async (c) => {
+  .get("/", asClient, pollQuery, async (c) => {
     const client = c.get("client");
     const answer = await inboxStub(c.env, client.userId).poll(pollRequest(client, c.req.valid("query")));
     return c.body(answer, 200, json);
   })
 
-  .get("/live", clientAuth, pollQuery, async (c) => {
+  .get("/live", asClient, pollQuery, async (c) => {
     const client = c.get("client");
     const upgrade = c.req.header("Upgrade")?.toLowerCase() === "websocket";
     const sse = !upgrade && /\btext\/event-stream\b/.test(c.req.header("Accept") ?? "");
@@ -47,16 +47,16 @@ export const inbox = new Hono<AppEnv>()
     return upgrade ? response : relayAsEventStream(response.webSocket!);
   })
 
-  .post("/ack", clientAuth, jsonBodyGuard, valid("json", ackBody), async (c) => {
+  .post("/ack", asClient, jsonBodyGuard, valid("json", ackBody), async (c) => {
     const { upTo } = c.req.valid("json");
     return c.json(await inboxStub(c.env, c.get("client").userId).ack(upTo));
   })
 
-  .post("/read", clientAuth, jsonBodyGuard, valid("json", readBody), async (c) => {
+  .post("/read", asClient, jsonBodyGuard, valid("json", readBody), async (c) => {
     return c.json(await inboxStub(c.env, c.get("client").userId).markRead(c.req.valid("json")));
   })
 
-  .get("/unread", clientAuth, valid("query", limitQuery), async (c) => {
+  .get("/unread", asClient, valid("query", limitQuery), async (c) => {
     const { limit } = c.req.valid("query");
     return c.body(await inboxStub(c.env, c.get("client").userId).unread(limit), 200, json);
   });

@@ -27,6 +27,7 @@ import {
   type PersonalMessage,
   type ReadReceipt,
 } from "../shared/schema";
+import { rateLimitDetail, retryAfterSeconds, withinClientLimit } from "../shared/rate-limit";
 import { MeteredSql } from "../shared/sql";
 import { connectionOf, parseEventId, send, type Connection } from "./connection";
 import { LiveSockets } from "./live";
@@ -241,8 +242,12 @@ export class UserInbox extends DurableObject<Env> {
     return this.live.deliver(region, readGap, pushed);
   }
 
-  /** A client frame: ack or read, answered with an ok or error frame. */
+  /** A client frame: ack or read, answered with an ok or error frame; one over the user's rate limit is ignored. */
   async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer) {
+    if (!(await withinClientLimit(this.env, this.userId))) {
+      socket.send(frame({ type: "error", status: 429, detail: rateLimitDetail(retryAfterSeconds()) }));
+      return;
+    }
     const parsed = parseClientFrame(message, config(this.env).MESSAGE_MAX_BYTES);
     const reply: ServerFrame =
       parsed.type === "ack"
