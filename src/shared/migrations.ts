@@ -32,7 +32,8 @@ export function migrate(storage: DurableObjectStorage, sql: MeteredSql, schema: 
   const latest = schema.steps.length;
   let version = storedVersion(sql) ?? startVersioning(storage, sql, schema);
   if (version > latest) {
-    // The code was rolled back past a step this storage has applied: its tables may no longer be what this code reads.
+    // The code was rolled back past a step this storage has applied: its
+    // tables may no longer be what this code reads, and writing them could corrupt them.
     throw new Error(
       `${schema.name} storage is at schema version ${version}, newer than this code's latest (${latest}); ` +
         `deploy code that knows version ${version} or later`,
@@ -75,7 +76,9 @@ function startVersioning(storage: DurableObjectStorage, sql: MeteredSql, schema:
   }
   const version = present === 0 ? 0 : 1;
   storage.transactionSync(() => {
-    sql.run(`CREATE TABLE ${VERSION_TABLE} (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), version INTEGER NOT NULL)`);
+    sql.run(
+      `CREATE TABLE ${VERSION_TABLE} (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), version INTEGER NOT NULL)`,
+    );
     sql.run(`INSERT INTO ${VERSION_TABLE} (singleton, version) VALUES (1, ?)`, version);
   });
   return version;
