@@ -131,3 +131,9 @@ export async function problemOf(res: Response) {
     errors?: { path: string; message: string }[];
   };
 }
+
+/** Empties an object's storage, its alarm included, as if it had never run. */
+export async function wipeStorage(storage: DurableObjectStorage) {
+  await storage.deleteAlarm();
+  await storage.deleteAll();
+}

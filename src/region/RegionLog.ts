@@ -9,9 +9,11 @@
 import { DurableObject } from "cloudflare:workers";
 import { config, type Env } from "../config";
 import { inboxStub } from "../shared/objects";
+import { migrate } from "../shared/migrations";
 import { MeteredSql } from "../shared/sql";
 import type { UserInbox } from "../user/UserInbox";
 import { jsonWithLists, type Announcement, type MessageContent } from "../shared/schema";
+import { regionSchema } from "./schema";
 import { forgetTail, recordPublish, TAIL_SIZE, windowFromTail, type RegionTail } from "./tail-cache";
 import { startAfter, windowAfter, type ReadFrom, type RegionHead, type StoredAnnouncement } from "./window";
 
@@ -30,19 +32,7 @@ export class RegionLog extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = new MeteredSql(ctx.storage.sql);
-    this.sql.run(`
-      CREATE TABLE IF NOT EXISTS announcements (
-        id INTEGER PRIMARY KEY,
-        stored_at INTEGER NOT NULL,
-        message TEXT NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS followers (user TEXT PRIMARY KEY) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS region (
-        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
-        epoch TEXT NOT NULL,
-        head INTEGER NOT NULL
-      );
-    `);
+    migrate(ctx.storage, this.sql, regionSchema);
     const saved = this.sql.first<{ epoch: string; head: number }>("SELECT epoch, head FROM region");
     // The epoch is fixed the first time the region is used, read or written.
     const epoch = saved?.epoch ?? crypto.randomUUID().replaceAll("-", "").slice(0, 16);

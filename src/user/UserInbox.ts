@@ -27,11 +27,13 @@ import {
   type PersonalMessage,
   type ReadReceipt,
 } from "../shared/schema";
+import { migrate } from "../shared/migrations";
 import { rateLimitDetail, retryAfterSeconds, withinClientLimit } from "../shared/rate-limit";
 import { MeteredSql } from "../shared/sql";
 import { connectionOf, parseEventId, send, type Connection } from "./connection";
 import { LiveSockets } from "./live";
 import { MessageSets } from "./message-sets";
+import { userSchema } from "./schema";
 import { IDEMPOTENCY_TTL_MS, InboxState } from "./state";
 
 export interface PollRequest {
@@ -61,15 +63,8 @@ export class UserInbox extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = new MeteredSql(ctx.storage.sql);
+    migrate(ctx.storage, this.sql, userSchema);
     this.sets = new MessageSets(this.sql);
-    this.sql.run(`
-      CREATE TABLE IF NOT EXISTS cursors (
-        region TEXT PRIMARY KEY, epoch TEXT NOT NULL, cursor INTEGER NOT NULL
-      ) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS idempotency (
-        key TEXT PRIMARY KEY, body_hash TEXT NOT NULL, result TEXT NOT NULL, stored_at INTEGER NOT NULL
-      ) WITHOUT ROWID;
-    `);
     this.state = new InboxState(ctx, this.sql);
     this.live = new LiveSockets(ctx, (region, epoch, cursor) => this.storeCursor(region, epoch, cursor));
     // Answered by the runtime without waking the object.

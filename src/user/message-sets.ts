@@ -12,12 +12,7 @@ export type StoredMessage = { seq: number; message: string };
 const MAX_BINDINGS = 100;
 
 export class MessageSets {
-  constructor(private readonly sql: MeteredSql) {
-    sql.run(`
-      CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY, message TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS unread (seq INTEGER PRIMARY KEY, message TEXT NOT NULL);
-    `);
-  }
+  constructor(private readonly sql: MeteredSql) {}
 
   /** A new message is both pending and unread. */
   add(seq: number, message: string) {

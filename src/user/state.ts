@@ -47,7 +47,6 @@ export class InboxState {
     private readonly sql: MeteredSql,
   ) {
     this.storage = ctx.storage;
-    this.sql.run("CREATE TABLE IF NOT EXISTS inbox (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), state TEXT NOT NULL)");
     const row = this.sql.first<{ state: string }>("SELECT state FROM inbox");
     this.values = { ...empty, ...(row && JSON.parse(row.state)) };
     this.written = { ...this.values };

@@ -1,0 +1,25 @@
+// RegionLog's storage, as versioned migration steps (src/shared/migrations.ts).
+// A change to the tables is a new step appended here; deployed steps never change.
+import type { Schema } from "../shared/migrations";
+
+export const regionSchema: Schema = {
+  name: "RegionLog",
+  steps: [
+    // 1. The announcements (id → message JSON text, arrival time), the users
+    //    following the region live, and the one row with the epoch and head.
+    `
+      CREATE TABLE announcements (
+        id INTEGER PRIMARY KEY,
+        stored_at INTEGER NOT NULL,
+        message TEXT NOT NULL
+      );
+      CREATE TABLE followers (user TEXT PRIMARY KEY) WITHOUT ROWID;
+      CREATE TABLE region (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        epoch TEXT NOT NULL,
+        head INTEGER NOT NULL
+      );
+    `,
+  ],
+  unversionedTables: ["announcements", "followers", "region"],
+};
