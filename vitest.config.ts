@@ -1,12 +1,12 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+// Test secrets; the tests read them back from `env`, so nothing else repeats
+// them. They are bindings (so a developer's .dev.vars never leaks in) and also
+// in the environment, where wrangler looks for the secrets wrangler.toml lists.
+const secrets = { ADMIN_TOKEN: "test-admin-token", CLIENT_JWT_SECRET: "test-client-secret" };
+Object.assign(process.env, secrets);
+
 export default defineConfig({
-  plugins: [
-    cloudflareTest({
-      wrangler: { configPath: "./wrangler.toml" },
-      // Test secrets; the tests read them back from `env`, so nothing else repeats them.
-      miniflare: { bindings: { ADMIN_TOKEN: "test-admin-token", CLIENT_JWT_SECRET: "test-client-secret" } },
-    }),
-  ],
+  plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings: secrets } })],
 });
