@@ -2,15 +2,11 @@
 // as stored, percent-decoding of the user, the pending and unread caps, and
 // Idempotency-Key.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { admin, client, poll, problemOf, publish, unique, userView } from "./helpers";
+import { admin, client, messagesPath, poll, problemOf, publish, unique, userView } from "./helpers";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 type PublishAnswer = { seq: number; createdAt: string; evicted: number };
-
-function messagesPath(userId: string) {
-  return `/admin/v1/users/${encodeURIComponent(userId)}/messages`;
-}
 
 /** A publish with an Idempotency-Key; the raw Response, so status and body can both be checked. */
 function publishWithKey(userId: string, key: string, message: Record<string, unknown>) {
