@@ -3,45 +3,20 @@
 // 415 before 413 before 400; and a rejected request changes nothing.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { admin, announce, call, client, clientToken, poll, problemOf, publish, unique, userView } from "./helpers";
-
-type Problem = Awaited<ReturnType<typeof problemOf>>;
-
-/** A problem answer with the given status, the contract's fields and no stack trace. */
-async function expectProblem(res: Response, status: number): Promise<Problem> {
-  expect(res.status).toBe(status);
-  const text = await res.clone().text();
-  expect(text).not.toMatch(/\n\s+at\s/);
-  expect(text).not.toMatch(/\.(ts|js):\d+/);
-  const body = await problemOf(res);
-  const keys = Object.keys(body).sort();
-  expect(keys).toEqual(
-    body.errors === undefined ? ["detail", "status", "title", "type"] : ["detail", "errors", "status", "title", "type"],
-  );
-  expect(body.status).toBe(status);
-  expect(typeof body.type).toBe("string");
-  expect(body.type.length).toBeGreaterThan(0);
-  expect(typeof body.title).toBe("string");
-  expect(body.title.length).toBeGreaterThan(0);
-  expect(typeof body.detail).toBe("string");
-  expect(body.detail.length).toBeGreaterThan(0);
-  return body;
-}
-
-/** A 400 whose errors name exactly the given paths (each with a message). */
-async function expectInvalid(res: Response, ...paths: string[]) {
-  const body = await expectProblem(res, 400);
-  expect(Array.isArray(body.errors)).toBe(true);
-  for (const error of body.errors!) {
-    expect(Object.keys(error).sort()).toEqual(["message", "path"]);
-    expect(typeof error.message).toBe("string");
-    expect(error.message.length).toBeGreaterThan(0);
-  }
-  expect(body.errors!.map((error) => error.path).sort()).toEqual([...paths].sort());
-  return body;
-}
-
-const messagesOf = (user: string) => `/admin/v1/users/${encodeURIComponent(user)}/messages`;
+import {
+  admin,
+  announce,
+  call,
+  client,
+  clientToken,
+  expectInvalid,
+  expectProblem,
+  messagesPath,
+  poll,
+  publish,
+  unique,
+  userView,
+} from "./helpers";
 
 /** A raw publisher request: the exact bytes and headers given, with the admin token. */
 function adminRaw(path: string, init: RequestInit) {
@@ -51,7 +26,7 @@ function adminRaw(path: string, init: RequestInit) {
 }
 
 function postMessage(user: string, body: BodyInit, contentType?: string) {
-  return adminRaw(messagesOf(user), {
+  return adminRaw(messagesPath(user), {
     method: "POST",
     body,
     headers: contentType === undefined ? {} : { "Content-Type": contentType },
@@ -294,7 +269,7 @@ describe("400 validation: body fields", () => {
   });
 
   it("rejects an unknown field in a publish body, naming it", async () => {
-    const res = await admin(messagesOf(unique("v-pub")), { method: "POST", json: { body: "x", priority: "high" } });
+    const res = await admin(messagesPath(unique("v-pub")), { method: "POST", json: { body: "x", priority: "high" } });
     await expectInvalid(res, "priority");
   });
 
@@ -309,37 +284,37 @@ describe("400 validation: body fields", () => {
   });
 
   it("accepts a title of exactly 256 characters", async () => {
-    const res = await admin(messagesOf(unique("v-title-ok")), { method: "POST", json: { title: "t".repeat(256), body: "x" } });
+    const res = await admin(messagesPath(unique("v-title-ok")), { method: "POST", json: { title: "t".repeat(256), body: "x" } });
     expect(res.status).toBe(201);
   });
 
   it("answers 400 naming title when it has 257 characters", async () => {
-    const res = await admin(messagesOf(unique("v-title")), { method: "POST", json: { title: "t".repeat(257), body: "x" } });
+    const res = await admin(messagesPath(unique("v-title")), { method: "POST", json: { title: "t".repeat(257), body: "x" } });
     await expectInvalid(res, "title");
   });
 
   it("counts title length in JavaScript string length (UTF-16 units): 129 emoji are 258 units, 400", async () => {
-    const res = await admin(messagesOf(unique("v-title-emoji")), { method: "POST", json: { title: "😀".repeat(129), body: "x" } });
+    const res = await admin(messagesPath(unique("v-title-emoji")), { method: "POST", json: { title: "😀".repeat(129), body: "x" } });
     await expectInvalid(res, "title");
   });
 
   it("answers 400 naming title when it is not a string", async () => {
-    const res = await admin(messagesOf(unique("v-title2")), { method: "POST", json: { title: 5, body: "x" } });
+    const res = await admin(messagesPath(unique("v-title2")), { method: "POST", json: { title: 5, body: "x" } });
     await expectInvalid(res, "title");
   });
 
   it("answers 400 naming body when it is an empty string", async () => {
-    const res = await admin(messagesOf(unique("v-body")), { method: "POST", json: { body: "" } });
+    const res = await admin(messagesPath(unique("v-body")), { method: "POST", json: { body: "" } });
     await expectInvalid(res, "body");
   });
 
   it("answers 400 naming body when it is missing", async () => {
-    const res = await admin(messagesOf(unique("v-body2")), { method: "POST", json: { title: "only a title" } });
+    const res = await admin(messagesPath(unique("v-body2")), { method: "POST", json: { title: "only a title" } });
     await expectInvalid(res, "body");
   });
 
   it("answers 400 naming body when it is not a string", async () => {
-    const res = await admin(messagesOf(unique("v-body3")), { method: "POST", json: { body: { text: "x" } } });
+    const res = await admin(messagesPath(unique("v-body3")), { method: "POST", json: { body: { text: "x" } } });
     await expectInvalid(res, "body");
   });
 
@@ -350,7 +325,7 @@ describe("400 validation: body fields", () => {
     ["a number", 1],
     ["true", true],
   ])("answers 400 naming data when it is %s, not an object", async (_what, data) => {
-    const res = await admin(messagesOf(unique("v-data")), { method: "POST", json: { body: "x", data } });
+    const res = await admin(messagesPath(unique("v-data")), { method: "POST", json: { body: "x", data } });
     await expectInvalid(res, "data");
   });
 
@@ -360,7 +335,7 @@ describe("400 validation: body fields", () => {
   });
 
   it("accepts data as a nested JSON object", async () => {
-    const res = await admin(messagesOf(unique("v-data-ok")), {
+    const res = await admin(messagesPath(unique("v-data-ok")), {
       method: "POST",
       json: { body: "x", data: { a: [1, { b: null }], c: "d" } },
     });
@@ -368,7 +343,7 @@ describe("400 validation: body fields", () => {
   });
 
   it("lists every invalid field of one body", async () => {
-    const res = await admin(messagesOf(unique("v-many")), { method: "POST", json: { title: 1, body: "", data: "x" } });
+    const res = await admin(messagesPath(unique("v-many")), { method: "POST", json: { title: 1, body: "", data: "x" } });
     await expectInvalid(res, "title", "body", "data");
   });
 
@@ -502,7 +477,7 @@ describe("400 validation: path ids and headers", () => {
   });
 
   it("answers 400 to an empty Idempotency-Key", async () => {
-    const res = await admin(messagesOf(unique("v-idem")), {
+    const res = await admin(messagesPath(unique("v-idem")), {
       method: "POST",
       json: { body: "x" },
       headers: { "Idempotency-Key": "" },
@@ -512,7 +487,7 @@ describe("400 validation: path ids and headers", () => {
   });
 
   it("answers 400 to an Idempotency-Key of 256 characters", async () => {
-    const res = await admin(messagesOf(unique("v-idem2")), {
+    const res = await admin(messagesPath(unique("v-idem2")), {
       method: "POST",
       json: { body: "x" },
       headers: { "Idempotency-Key": "k".repeat(256) },
@@ -521,7 +496,7 @@ describe("400 validation: path ids and headers", () => {
   });
 
   it("accepts an Idempotency-Key of 255 characters", async () => {
-    const res = await admin(messagesOf(unique("v-idem3")), {
+    const res = await admin(messagesPath(unique("v-idem3")), {
       method: "POST",
       json: { body: "x" },
       headers: { "Idempotency-Key": "k".repeat(255) },
@@ -578,7 +553,7 @@ describe("a rejected request changes nothing", () => {
   it("a 400 publish consumes no seq and stores nothing", async () => {
     const user = await seeded("nc-400", 1);
     const before = await userView(user);
-    await expectInvalid(await admin(messagesOf(user), { method: "POST", json: { body: "" } }), "body");
+    await expectInvalid(await admin(messagesPath(user), { method: "POST", json: { body: "" } }), "body");
     expect(await userView(user)).toEqual(before);
     expect((await publish(user)).seq).toBe(2);
   });
@@ -607,7 +582,7 @@ describe("a rejected request changes nothing", () => {
 
   it("a publish with an empty Idempotency-Key consumes no seq", async () => {
     const user = await seeded("nc-idem", 1);
-    const res = await admin(messagesOf(user), { method: "POST", json: { body: "x" }, headers: { "Idempotency-Key": "" } });
+    const res = await admin(messagesPath(user), { method: "POST", json: { body: "x" }, headers: { "Idempotency-Key": "" } });
     await expectProblem(res, 400);
     expect((await publish(user)).seq).toBe(2);
   });
@@ -615,10 +590,10 @@ describe("a rejected request changes nothing", () => {
   it("a 422 Idempotency-Key conflict consumes no seq and stores nothing", async () => {
     const user = unique("nc-422");
     const key = unique("key");
-    const first = await admin(messagesOf(user), { method: "POST", json: { body: "a" }, headers: { "Idempotency-Key": key } });
+    const first = await admin(messagesPath(user), { method: "POST", json: { body: "a" }, headers: { "Idempotency-Key": key } });
     expect(first.status).toBe(201);
     const before = await userView(user);
-    const again = await admin(messagesOf(user), { method: "POST", json: { body: "b" }, headers: { "Idempotency-Key": key } });
+    const again = await admin(messagesPath(user), { method: "POST", json: { body: "b" }, headers: { "Idempotency-Key": key } });
     await expectProblem(again, 422);
     expect(await userView(user)).toEqual(before);
     expect((await publish(user)).seq).toBe(2);

@@ -3,6 +3,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { SignJWT } from "jose";
+import { expect } from "vitest";
 import type { Env } from "../src/config";
 import worker from "../src/index";
 
@@ -51,6 +52,14 @@ export function admin(path: string, init: RequestInit & { json?: unknown } = {})
   return call(path, withJson({ ...init, headers }));
 }
 
+/** Where a user's personal messages are published. */
+export const messagesPath = (userId: string) => `/admin/v1/users/${encodeURIComponent(userId)}/messages`;
+
+/** A publisher request whose JSON body is exactly `text`, spellings JSON.stringify would change included. */
+export function adminText(path: string, method: string, text: string, headers: Record<string, string> = {}) {
+  return admin(path, { method, body: text, headers: { "Content-Type": "application/json", ...headers } });
+}
+
 /** A client request for `userId` (token claims may add a region). */
 export async function client(
   userId: string,
@@ -64,7 +73,7 @@ export async function client(
 }
 
 export async function publish(userId: string, message: Record<string, unknown> = { body: "hello" }) {
-  const res = await admin(`/admin/v1/users/${encodeURIComponent(userId)}/messages`, { method: "POST", json: message });
+  const res = await admin(messagesPath(userId), { method: "POST", json: message });
   if (res.status !== 201) throw new Error(`publish answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as { seq: number; createdAt: string; evicted: number };
 }
@@ -136,4 +145,40 @@ export async function problemOf(res: Response) {
 export async function wipeStorage(storage: DurableObjectStorage) {
   await storage.deleteAlarm();
   await storage.deleteAll();
+}
+
+type Problem = Awaited<ReturnType<typeof problemOf>>;
+
+/** A problem answer with the given status, the contract's fields and no stack trace. */
+export async function expectProblem(res: Response, status: number): Promise<Problem> {
+  expect(res.status).toBe(status);
+  const text = await res.clone().text();
+  expect(text).not.toMatch(/\n\s+at\s/);
+  expect(text).not.toMatch(/\.(ts|js):\d+/);
+  const body = await problemOf(res);
+  const keys = Object.keys(body).sort();
+  expect(keys).toEqual(
+    body.errors === undefined ? ["detail", "status", "title", "type"] : ["detail", "errors", "status", "title", "type"],
+  );
+  expect(body.status).toBe(status);
+  expect(typeof body.type).toBe("string");
+  expect(body.type.length).toBeGreaterThan(0);
+  expect(typeof body.title).toBe("string");
+  expect(body.title.length).toBeGreaterThan(0);
+  expect(typeof body.detail).toBe("string");
+  expect(body.detail.length).toBeGreaterThan(0);
+  return body;
+}
+
+/** A 400 whose errors name exactly the given paths (each with a message). */
+export async function expectInvalid(res: Response, ...paths: string[]) {
+  const body = await expectProblem(res, 400);
+  expect(Array.isArray(body.errors)).toBe(true);
+  for (const error of body.errors!) {
+    expect(Object.keys(error).sort()).toEqual(["message", "path"]);
+    expect(typeof error.message).toBe("string");
+    expect(error.message.length).toBeGreaterThan(0);
+  }
+  expect(body.errors!.map((error) => error.path).sort()).toEqual([...paths].sort());
+  return body;
 }

@@ -2,19 +2,20 @@
 // as stored, percent-decoding of the user, the pending and unread caps, and
 // Idempotency-Key.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { admin, client, poll, problemOf, publish, unique, userView } from "./helpers";
+import { admin, adminText, client, messagesPath, poll, problemOf, publish, unique, userView } from "./helpers";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 type PublishAnswer = { seq: number; createdAt: string; evicted: number };
 
-function messagesPath(userId: string) {
-  return `/admin/v1/users/${encodeURIComponent(userId)}/messages`;
-}
-
 /** A publish with an Idempotency-Key; the raw Response, so status and body can both be checked. */
 function publishWithKey(userId: string, key: string, message: Record<string, unknown>) {
   return admin(messagesPath(userId), { method: "POST", json: message, headers: { "Idempotency-Key": key } });
+}
+
+/** The same with the body as exact JSON text. */
+function publishTextWithKey(userId: string, key: string, text: string) {
+  return adminText(messagesPath(userId), "POST", text, { "Idempotency-Key": key });
 }
 
 /** Publishes `count` messages one after the other and returns the answers in order. */
@@ -286,6 +287,54 @@ describe("Idempotency-Key", () => {
     const again = await publishWithKey(user, "k", { data: { b: { d: [1, { f: 2, e: 1 }], c: 2 }, a: 1 }, body: "b", title: "t" });
     expect(again.status).toBe(201);
     expect(await again.json()).toStrictEqual(firstBody);
+    expect((await userView(user)).pending.count).toBe(1);
+  });
+
+  // "Compared as a JSON value": what is compared is the content as it will be stored.
+  it.each([
+    [
+      "keys in another order and other spellings of the same values",
+      '{"title":"t","body":"b","data":{"n":1,"list":[100,"é"]}}',
+      '{"data":{"list":[1E2,"\\u00e9"],"n":1.0},"body":"b","title":"t"}',
+    ],
+    ["title and data given as null, which store as absent", '{"body":"b"}', '{"title":null,"body":"b","data":null}'],
+  ])("a body with %s counts as the same body", async (_what, first, repeat) => {
+    const user = unique("u");
+    const firstAnswer = await (await publishTextWithKey(user, "k", first)).json();
+    const again = await publishTextWithKey(user, "k", repeat);
+    expect(again.status).toBe(201);
+    expect(await again.json()).toStrictEqual(firstAnswer);
+    expect((await userView(user)).pending.count).toBe(1);
+  });
+
+  it.each([
+    ["1 and 1.0000000000000002", '{"n":1}', '{"n":1.0000000000000002}'],
+    ["a number and a string", '{"n":1}', '{"n":"1"}'],
+    ["an array and an object with index keys", '{"a":[1,2]}', '{"a":{"0":1,"1":2}}'],
+    ["null and an empty object", '{"a":null}', '{"a":{}}'],
+    ['"a" and "A"', '{"a":1}', '{"A":1}'],
+  ])("bodies whose data would store differently (%s) never count as the same (422)", async (_what, first, second) => {
+    const user = unique("u");
+    expect((await publishTextWithKey(user, "k", `{"body":"b","data":${first}}`)).status).toBe(201);
+    expect((await publishTextWithKey(user, "k", `{"body":"b","data":${second}}`)).status).toBe(422);
+    expect((await userView(user)).pending.count).toBe(1);
+  });
+
+  it("data and no data, or an empty title and none, are different bodies (422)", async () => {
+    const user = unique("u");
+    expect((await publishTextWithKey(user, "k", '{"body":"b"}')).status).toBe(201);
+    expect((await publishTextWithKey(user, "k", '{"body":"b","data":{}}')).status).toBe(422);
+    expect((await publishTextWithKey(user, "k", '{"body":"b","title":""}')).status).toBe(422);
+  });
+
+  it("a number that would store as null never matches a stored null: it is refused (400) and the key keeps its body", async () => {
+    const user = unique("u");
+    const first = await publishTextWithKey(user, "k", '{"body":"b","data":{"n":null}}');
+    const firstAnswer = await first.json();
+    for (const number of ["1e400", "2e400"]) {
+      expect((await publishTextWithKey(user, "k", `{"body":"b","data":{"n":${number}}}`)).status).toBe(400);
+    }
+    expect(await (await publishTextWithKey(user, "k", '{"body":"b","data":{"n":null}}')).json()).toStrictEqual(firstAnswer);
     expect((await userView(user)).pending.count).toBe(1);
   });
 

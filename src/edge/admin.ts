@@ -10,6 +10,7 @@ import {
   regionLogQuery,
   userId,
 } from "../shared/schema";
+import { contentHash } from "../shared/canonical-json";
 import { inboxStub, regionStub } from "../shared/objects";
 import { adminAuth } from "./auth";
 import type { AppEnv } from "./context";
@@ -24,21 +25,6 @@ const idempotencyHeader = v.object({
   ),
 });
 
-/** A JSON value in one spelling: keys sorted, so equal bodies compare equal. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value && typeof value === "object") {
-    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
-
-async function sha256Hex(text: string) {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-}
-
 // Each route authenticates itself, so an unknown path is a 404 before any token is asked for.
 export const admin = new Hono<AppEnv>()
   .post(
@@ -51,9 +37,9 @@ export const admin = new Hono<AppEnv>()
     async (c) => {
       const { userId } = c.req.valid("param");
       const key = c.req.valid("header")["idempotency-key"];
-      const body = c.req.valid("json");
-      const idempotency = key === undefined ? undefined : { key, bodyHash: await sha256Hex(canonicalJson(body)) };
-      const result = await inboxStub(c.env, userId).publish(messageContent(body), idempotency);
+      const content = messageContent(c.req.valid("json"));
+      const idempotency = key === undefined ? undefined : { key, bodyHash: await contentHash(content) };
+      const result = await inboxStub(c.env, userId).publish(content, idempotency);
       if (result === "conflict") {
         throw problem(422, "This Idempotency-Key was already used for this user with a different body.");
       }

@@ -2,27 +2,43 @@
 // Content-Type first (415), then the size (413), then the JSON and its schema (400).
 import { sValidator } from "@hono/standard-validator";
 import type { StandardSchemaV1 } from "@standard-schema/spec";
-import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import type { ValidationTargets } from "hono";
 import { config } from "../config";
 import { BoundedMap } from "../shared/bounded-map";
+import { parseExactJson, type ExactJson } from "../shared/exact-json";
 import type { AppEnv } from "./context";
 import { problem, type FieldError } from "./problem";
+import { readBodyText } from "./read-body";
 
-/** Put before valid("json", …) on every route that takes a body. */
+const where: Record<string, string> = { json: "body", query: "query", param: "path", header: "headers" };
+
+/**
+ * Put before valid("json", …) on every route that takes a body. It reads the body itself, because
+ * hono/body-limit lets a body stream that fails mid-way (broken chunked framing) throw out as postbox's
+ * own 500, and Hono's validator parses with a plain JSON.parse, which cannot see a number's text: 1e400
+ * would be stored as null, 2^53+1 as its neighbour. So the text is read once within MESSAGE_MAX_BYTES,
+ * parsed once by parseExactJson, and that value is what valid("json", …) checks.
+ */
 export const jsonBodyGuard = createMiddleware<AppEnv>(async (c, next) => {
   const mediaType = c.req.header("Content-Type")?.split(";")[0]?.trim().toLowerCase();
   if (mediaType !== "application/json") {
     throw problem(415, "Send the body as JSON with Content-Type: application/json.");
   }
-  const maxSize = config(c.env).MESSAGE_MAX_BYTES;
-  return bodyLimit({
-    maxSize,
-    onError: () => {
-      throw problem(413, `The request body is larger than MESSAGE_MAX_BYTES (${maxSize} bytes).`);
-    },
-  })(c, next);
+  const text = await readBodyText(c.req.raw, config(c.env).MESSAGE_MAX_BYTES);
+  let parsed: ExactJson;
+  try {
+    parsed = parseExactJson(text);
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    throw problem(400, `The request body is not valid JSON: ${error.message}`);
+  }
+  if ("issues" in parsed) throw problem(400, `The request's ${where.json} is invalid.`, { errors: parsed.issues });
+  // The validator takes the body from c.req.json(), which (Hono 4.13) would parse the text again, without
+  // the number check; this request's json() answers the value already parsed.
+  const { value } = parsed;
+  c.req.json = <T>() => Promise.resolve(value as T);
+  await next();
 });
 
 function fieldErrors(issues: readonly StandardSchemaV1.Issue[]): FieldError[] {
@@ -31,8 +47,6 @@ function fieldErrors(issues: readonly StandardSchemaV1.Issue[]): FieldError[] {
     message: issue.message,
   }));
 }
-
-const where: Record<string, string> = { json: "body", query: "query", param: "path", header: "headers" };
 
 /** Hono's validator with the contract's 400: a problem listing every invalid field. */
 export const valid = <Target extends keyof ValidationTargets, Schema extends StandardSchemaV1>(

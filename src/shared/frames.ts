@@ -2,6 +2,7 @@
 // Server frames are assembled from the stored JSON texts of messages, so the
 // builders below take and return text.
 import * as v from "valibot";
+import { parseExactJson, type ExactJson } from "./exact-json";
 import { ackBody, readBody, type Announcement, type PersonalMessage, type ReadReceipt } from "./schema";
 
 export type ServerFrame =
@@ -25,12 +26,16 @@ export function parseClientFrame(
   const error = (detail: string, status = 400): ErrorFrame => ({ type: "error", status, detail });
   if (typeof message !== "string") return error("Send frames as JSON text.");
   if (new TextEncoder().encode(message).length > maxBytes) return error("The frame is larger than MESSAGE_MAX_BYTES.", 413);
-  let parsed: unknown;
+  let exact: ExactJson;
   try {
-    parsed = JSON.parse(message);
+    exact = parseExactJson(message);
   } catch {
     return error("The frame is not valid JSON.");
   }
+  if ("issues" in exact) {
+    return error(`Invalid frame: ${exact.issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ")}`);
+  }
+  const parsed = exact.value;
   const { type, ...body } = (typeof parsed === "object" && parsed !== null ? parsed : {}) as { type?: unknown };
   if (type === "ack") {
     const ack = v.safeParse(ackBody, body);
