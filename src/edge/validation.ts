@@ -18,7 +18,7 @@ const where: Record<string, string> = { json: "body", query: "query", param: "pa
  * hono/body-limit lets a body stream that fails mid-way (broken chunked framing) throw out as postbox's
  * own 500, and Hono's validator parses with a plain JSON.parse, which cannot see a number's text: 1e400
  * would be stored as null, 2^53+1 as its neighbour. So the text is read once within MESSAGE_MAX_BYTES,
- * parsed once by parseExactJson, and that value is what valid("json", …) checks.
+ * checked by parseExactJson, and then handed to valid("json", …).
  */
 export const jsonBodyGuard = createMiddleware<AppEnv>(async (c, next) => {
   const mediaType = c.req.header("Content-Type")?.split(";")[0]?.trim().toLowerCase();
@@ -34,10 +34,10 @@ export const jsonBodyGuard = createMiddleware<AppEnv>(async (c, next) => {
     throw problem(400, `The request body is not valid JSON: ${error.message}`);
   }
   if ("issues" in parsed) throw problem(400, `The request's ${where.json} is invalid.`, { errors: parsed.issues });
-  // The validator takes the body from c.req.json(), which (Hono 4.13) would parse the text again, without
-  // the number check; this request's json() answers the value already parsed.
-  const { value } = parsed;
-  c.req.json = <T>() => Promise.resolve(value as T);
+  // Hono's body cache holds the text read here, so the validator's c.req.json() parses it again with a
+  // plain JSON.parse: the same value, now that its numbers and depth are known to be exact.
+  // (The cache holds promises, as Hono fills it; its declared type says plain values.)
+  (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
   await next();
 });
 
