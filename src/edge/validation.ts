@@ -59,6 +59,8 @@ export const valid = <Target extends keyof ValidationTargets, Schema extends Sta
     }
   });
 
+const MAX_REMEMBERED_QUERY = 512;
+
 /**
  * valid("query", …) for a route that clients call again and again with the
  * same query string, such as a poll: the checked query of each recent string
@@ -77,7 +79,8 @@ export function repeatedQuery<Schema extends StandardSchemaV1>(schema: Schema) {
       return next();
     }
     return validate(c, async () => {
-      checked.set(queryString, Object.freeze(c.req.valid("query")));
+      // Clients repeat short query strings; a long one (unknown parameters pass the schema) is not worth the memory.
+      if (queryString.length <= MAX_REMEMBERED_QUERY) checked.set(queryString, Object.freeze(c.req.valid("query")));
       await next();
     });
   }) as typeof validate;
