@@ -1,9 +1,33 @@
 // npm run dev [-- wrangler dev options]: local postbox on `wrangler dev`, with
-// local Durable Object storage. Creates .dev.vars with fresh secrets on first run.
+// local Durable Object storage. Checks the settings first; creates .dev.vars with
+// fresh secrets on first run.
 import { spawn } from "node:child_process";
-import { ensureDevVars } from "./dev-vars.mjs";
+import { readFileSync } from "node:fs";
+import { ensureDevVars, readDevVars } from "./dev-vars.mjs";
+import { settingProblems, varsFromArgs, varsFromToml } from "./dev-settings.mjs";
 
 const args = process.argv.slice(2);
+
+function refuse(problems) {
+  console.error("Not starting postbox:");
+  for (const problem of problems) console.error(`  ${problem}`);
+  console.error(`The settings and their defaults: README.md, "Configuration".`);
+  process.exit(1);
+}
+
+let tomlVars;
+try {
+  tomlVars = varsFromToml(readFileSync("wrangler.toml", "utf8"));
+} catch (error) {
+  refuse([`wrangler.toml: ${error.message}`]);
+}
+const problems = settingProblems([
+  ["wrangler.toml [vars]", tomlVars],
+  [".dev.vars", readDevVars()],
+  ["--var", varsFromArgs(args)],
+]);
+if (problems.length > 0) refuse(problems);
+
 const portAt = args.findIndex((arg) => arg === "--port" || arg.startsWith("--port="));
 const port = portAt < 0 ? "8787" : args[portAt].includes("=") ? args[portAt].split("=")[1] : args[portAt + 1];
 const base = `http://localhost:${port}`;
