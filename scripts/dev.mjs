@@ -36,7 +36,7 @@ if (ensureDevVars()) console.log("Created .dev.vars with a fresh ADMIN_TOKEN and
 console.log(`
 postbox will listen on ${base}. In another shell:
   source .dev.vars                          # ADMIN_TOKEN and CLIENT_JWT_SECRET
-  TOKEN=$(npm run -s token -- alice)        # a client token for user "alice"
+  TOKEN=$(npm run -s token -- alice)        # a client token for user "alice" (more: npm run token -- --help)
   curl -X POST ${base}/admin/v1/users/alice/messages \\
     -H "Authorization: Bearer $ADMIN_TOKEN" -H "Content-Type: application/json" -d '{"body":"hello"}'
   curl ${base}/v1/inbox -H "Authorization: Bearer $TOKEN"
