@@ -13,12 +13,12 @@ export function varsFromArgs(args) {
   const pairs = [];
   let inVar = false;
   for (const arg of args) {
-    if (arg === "--var") inVar = true;
-    else if (arg.startsWith("--var=")) (inVar = true), pairs.push(arg.slice("--var=".length));
-    else if (arg.startsWith("-")) inVar = false;
-    else if (inVar) pairs.push(arg);
+    if (arg.startsWith("-")) {
+      inVar = arg === "--var" || arg.startsWith("--var=");
+      if (arg.startsWith("--var=")) pairs.push(arg.slice("--var=".length));
+    } else if (inVar) pairs.push(arg);
   }
-  return Object.fromEntries(pairs.map((pair) => [pair.split(":")[0], pair.split(":").slice(1).join(":")]));
+  return Object.fromEntries(pairs.map((pair) => [pair.split(":", 1)[0], pair.split(":").slice(1).join(":")]));
 }
 
 /** The `[vars]` table of wrangler.toml's text: strings, or numbers when written unquoted. */
