@@ -1,8 +1,11 @@
 // The local secrets file `.dev.vars` (git-ignored), read by `wrangler dev` and `npm run token`.
+// Like wrangler, it is looked for in the working folder, next to wrangler.toml:
+// npm runs scripts in the project's folder.
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { parseEnv } from "node:util";
 
-export const DEV_VARS = new URL("../.dev.vars", import.meta.url);
+export const DEV_VARS = ".dev.vars";
 
 /** Creates .dev.vars with fresh random secrets when it does not exist; says whether it did. */
 export function ensureDevVars() {
@@ -12,13 +15,7 @@ export function ensureDevVars() {
   return true;
 }
 
+/** Its NAME=value lines, read with the dotenv rules wrangler reads them with. */
 export function readDevVars() {
-  if (!existsSync(DEV_VARS)) return {};
-  return Object.fromEntries(
-    readFileSync(DEV_VARS, "utf8")
-      .split("\n")
-      .map((line) => line.match(/^\s*([A-Z_][A-Z0-9_]*)\s*=\s*"?(.*?)"?\s*$/))
-      .filter(Boolean)
-      .map((match) => [match[1], match[2]]),
-  );
+  return existsSync(DEV_VARS) ? parseEnv(readFileSync(DEV_VARS, "utf8")) : {};
 }

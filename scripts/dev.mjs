@@ -1,9 +1,33 @@
 // npm run dev [-- wrangler dev options]: local postbox on `wrangler dev`, with
-// local Durable Object storage. Creates .dev.vars with fresh secrets on first run.
+// local Durable Object storage. Checks the settings first; creates .dev.vars with
+// fresh secrets on first run.
 import { spawn } from "node:child_process";
-import { ensureDevVars } from "./dev-vars.mjs";
+import { readFileSync } from "node:fs";
+import { ensureDevVars, readDevVars } from "./dev-vars.mjs";
+import { settingProblems, varsFromArgs, varsFromToml } from "./dev-settings.mjs";
 
 const args = process.argv.slice(2);
+
+function refuse(problems) {
+  console.error("Not starting postbox:");
+  for (const problem of problems) console.error(`  ${problem}`);
+  console.error(`The settings and their defaults: README.md, "Configuration".`);
+  process.exit(1);
+}
+
+let tomlVars;
+try {
+  tomlVars = varsFromToml(readFileSync("wrangler.toml", "utf8"));
+} catch (error) {
+  refuse([`wrangler.toml: ${error.message}`]);
+}
+const problems = settingProblems([
+  ["wrangler.toml [vars]", tomlVars],
+  [".dev.vars", readDevVars()],
+  ["--var", varsFromArgs(args)],
+]);
+if (problems.length > 0) refuse(problems);
+
 const portAt = args.findIndex((arg) => arg === "--port" || arg.startsWith("--port="));
 const port = portAt < 0 ? "8787" : args[portAt].includes("=") ? args[portAt].split("=")[1] : args[portAt + 1];
 const base = `http://localhost:${port}`;
@@ -12,7 +36,7 @@ if (ensureDevVars()) console.log("Created .dev.vars with a fresh ADMIN_TOKEN and
 console.log(`
 postbox will listen on ${base}. In another shell:
   source .dev.vars                          # ADMIN_TOKEN and CLIENT_JWT_SECRET
-  TOKEN=$(npm run -s token -- alice)        # a client token for user "alice"
+  TOKEN=$(npm run -s token -- alice)        # a client token for user "alice" (more: npm run token -- --help)
   curl -X POST ${base}/admin/v1/users/alice/messages \\
     -H "Authorization: Bearer $ADMIN_TOKEN" -H "Content-Type: application/json" -d '{"body":"hello"}'
   curl ${base}/v1/inbox -H "Authorization: Bearer $TOKEN"

@@ -1,12 +1,21 @@
-// npm run token -- <userId> [region]: prints a client JWT (HS256, 24 h) signed
-// with CLIENT_JWT_SECRET from .dev.vars, for trying postbox locally.
+// npm run token -- <userId> [--region <id>] [--device <id>] [--ttl <seconds|1h|7d>]
+// (--help explains): prints a client JWT (HS256) signed with CLIENT_JWT_SECRET
+// from .dev.vars, for trying postbox locally.
 import { createHmac } from "node:crypto";
 import { readDevVars } from "./dev-vars.mjs";
+import { HELP, USAGE, UsageError, tokenRequest } from "./token-options.mjs";
 
-const [userId, region] = process.argv.slice(2);
-if (!userId || !/^[A-Za-z0-9._:@-]{1,128}$/.test(userId) || (region && !/^[A-Za-z0-9._-]{1,64}$/.test(region))) {
-  console.error("usage: npm run token -- <userId> [region]");
+let request;
+try {
+  request = tokenRequest(process.argv.slice(2));
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  console.error(`${error.message}\n${USAGE}\n(npm run token -- --help explains each option)`);
   process.exit(2);
+}
+if (request.help) {
+  console.log(HELP);
+  process.exit(0);
 }
 const secret = readDevVars().CLIENT_JWT_SECRET;
 if (!secret) {
@@ -15,5 +24,6 @@ if (!secret) {
 }
 const encode = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
 const now = Math.floor(Date.now() / 1000);
-const unsigned = `${encode({ alg: "HS256", typ: "JWT" })}.${encode({ sub: userId, ...(region && { region }), iat: now, exp: now + 86_400 })}`;
+const payload = { ...request.claims, iat: now, exp: now + request.ttlSeconds };
+const unsigned = `${encode({ alg: "HS256", typ: "JWT" })}.${encode(payload)}`;
 console.log(`${unsigned}.${createHmac("sha256", secret).update(unsigned).digest("base64url")}`);

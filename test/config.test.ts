@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../src/config";
-import { clientToken, problemOf, unique, userView, fetchWithEnv } from "./helpers";
+import { clientToken, expectLogged, fetchWithEnv, problemOf, unique, userView } from "./helpers";
 
 /**
  * In a deployment the Worker and its Durable Objects read the same [vars]. In the
@@ -24,7 +24,12 @@ function publishWith(overrides: Partial<Env>, user: string, body: string) {
   return fetchWithEnv(overrides, `/admin/v1/users/${user}/messages`, { method: "POST", headers: adminHeaders, body });
 }
 
-async function expectConfigProblem(res: Response, name: string) {
+/** What postbox logs for an invalid setting: the same words as the problem's detail. */
+const configErrorLine = (name: string) => new RegExp(`^postbox configuration: ${name} must be `);
+
+/** Sends `request` and expects the 500 problem naming `name`, and the log line for it. */
+async function expectConfigProblem(name: string, request: () => Promise<Response>) {
+  const res = await expectLogged(configErrorLine(name), request);
   expect(res.status).toBe(500);
   const body = await problemOf(res);
   expect(Object.keys(body).sort()).toEqual(["detail", "status", "title", "type"]);
@@ -46,66 +51,70 @@ const INTEGER_VARS = [
 
 describe("an invalid value fails every request with 500 naming the variable", () => {
   it.each(["abc", "0", "-1", "1.5", "3abc", " "])('PENDING_LIMIT "%s": /health answers 500 naming PENDING_LIMIT', async (value) => {
-    await expectConfigProblem(await fetchWithEnv({ PENDING_LIMIT: value }, "/health"), "PENDING_LIMIT");
+    await expectConfigProblem("PENDING_LIMIT", () => fetchWithEnv({ PENDING_LIMIT: value }, "/health"));
   });
 
   it.each([0, -1, 1.5, Number.NaN])("PENDING_LIMIT as the number %s: /health answers 500 naming PENDING_LIMIT", async (value) => {
-    await expectConfigProblem(await fetchWithEnv({ PENDING_LIMIT: value }, "/health"), "PENDING_LIMIT");
+    await expectConfigProblem("PENDING_LIMIT", () => fetchWithEnv({ PENDING_LIMIT: value }, "/health"));
   });
 
   it.each(INTEGER_VARS)('%s "abc": /health answers 500 naming it', async (name) => {
-    await expectConfigProblem(await fetchWithEnv({ [name]: "abc" }, "/health"), name);
+    await expectConfigProblem(name, () => fetchWithEnv({ [name]: "abc" }, "/health"));
   });
 
   it.each(INTEGER_VARS)('%s "0": /health answers 500 naming it', async (name) => {
-    await expectConfigProblem(await fetchWithEnv({ [name]: "0" }, "/health"), name);
+    await expectConfigProblem(name, () => fetchWithEnv({ [name]: "0" }, "/health"));
   });
 
   it("a client route answers 500 naming the variable, even with a valid token", async () => {
     const token = await clientToken({ sub: unique("cfg-client") });
-    const res = await fetchWithEnv({ PENDING_LIMIT: "abc" }, "/v1/inbox", { headers: { Authorization: `Bearer ${token}` } });
-    await expectConfigProblem(res, "PENDING_LIMIT");
+    await expectConfigProblem("PENDING_LIMIT", () =>
+      fetchWithEnv({ PENDING_LIMIT: "abc" }, "/v1/inbox", { headers: { Authorization: `Bearer ${token}` } }),
+    );
   });
 
   it("a client route answers 500 naming the variable, even without a token", async () => {
-    await expectConfigProblem(await fetchWithEnv({ UNREAD_LIMIT: "-1" }, "/v1/inbox"), "UNREAD_LIMIT");
+    await expectConfigProblem("UNREAD_LIMIT", () => fetchWithEnv({ UNREAD_LIMIT: "-1" }, "/v1/inbox"));
   });
 
   it("a preflight answers 500 naming the variable", async () => {
-    const res = await fetchWithEnv({ MESSAGE_MAX_BYTES: "1.5" }, "/v1/inbox", {
-      method: "OPTIONS",
-      headers: { Origin: "https://app.example", "Access-Control-Request-Method": "GET" },
-    });
-    await expectConfigProblem(res, "MESSAGE_MAX_BYTES");
+    await expectConfigProblem("MESSAGE_MAX_BYTES", () =>
+      fetchWithEnv({ MESSAGE_MAX_BYTES: "1.5" }, "/v1/inbox", {
+        method: "OPTIONS",
+        headers: { Origin: "https://app.example", "Access-Control-Request-Method": "GET" },
+      }),
+    );
   });
 
   it("a publisher route answers 500 naming the variable", async () => {
-    const res = await fetchWithEnv({ ANNOUNCEMENT_LIMIT: "abc" }, `/admin/v1/users/${unique("cfg-admin")}`, {
-      headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}` },
-    });
-    await expectConfigProblem(res, "ANNOUNCEMENT_LIMIT");
+    await expectConfigProblem("ANNOUNCEMENT_LIMIT", () =>
+      fetchWithEnv({ ANNOUNCEMENT_LIMIT: "abc" }, `/admin/v1/users/${unique("cfg-admin")}`, {
+        headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}` },
+      }),
+    );
   });
 
   it("an unknown route answers 500 naming the variable, not 404", async () => {
-    await expectConfigProblem(await fetchWithEnv({ PENDING_TTL_SECONDS: "0" }, "/nope"), "PENDING_TTL_SECONDS");
+    await expectConfigProblem("PENDING_TTL_SECONDS", () => fetchWithEnv({ PENDING_TTL_SECONDS: "0" }, "/nope"));
   });
 
   it("a publish under an invalid configuration stores nothing", async () => {
     const user = unique("cfg-nostore");
-    await expectConfigProblem(await publishWith({ PENDING_LIMIT: "0" }, user, '{"body":"x"}'), "PENDING_LIMIT");
+    await expectConfigProblem("PENDING_LIMIT", () => publishWith({ PENDING_LIMIT: "0" }, user, '{"body":"x"}'));
     expect((await userView(user)).pending.count).toBe(0);
   });
 
   it("names the invalid variable when another one is valid", async () => {
-    const body = await expectConfigProblem(
-      await fetchWithEnv({ PENDING_LIMIT: "5", UNREAD_TTL_SECONDS: "soon" }, "/health"),
-      "UNREAD_TTL_SECONDS",
+    const body = await expectConfigProblem("UNREAD_TTL_SECONDS", () =>
+      fetchWithEnv({ PENDING_LIMIT: "5", UNREAD_TTL_SECONDS: "soon" }, "/health"),
     );
     expect(body.detail).not.toContain("PENDING_LIMIT");
   });
 
   it("a client route's 500 still carries Access-Control-Allow-Origin (every client answer does)", async () => {
-    const res = await fetchWithEnv({ PENDING_LIMIT: "abc" }, "/v1/inbox", { headers: { Origin: "https://app.example" } });
+    const res = await expectLogged(configErrorLine("PENDING_LIMIT"), () =>
+      fetchWithEnv({ PENDING_LIMIT: "abc" }, "/v1/inbox", { headers: { Origin: "https://app.example" } }),
+    );
     expect(res.status).toBe(500);
     expect(res.headers.get("Access-Control-Allow-Origin")).toBe("*");
   });

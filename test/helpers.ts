@@ -3,7 +3,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { SignJWT } from "jose";
-import { expect } from "vitest";
+import { expect, vi } from "vitest";
 import type { Env } from "../src/config";
 import worker from "../src/index";
 
@@ -35,6 +35,24 @@ export async function fetchWithEnv(overrides: Partial<Env>, path: string, init: 
   const res = await worker.fetch(new Request(new URL(path, BASE), init), { ...env, ...overrides }, ctx);
   await waitOnExecutionContext(ctx);
   return res;
+}
+
+/**
+ * Runs `fn` with console.error captured instead of printed, and expects it to log
+ * at least one line and only lines matching `pattern`: a failure a test provokes
+ * stays out of the test output, and what postbox logs for it is checked.
+ */
+export async function expectLogged<T>(pattern: RegExp, fn: () => Promise<T>): Promise<T> {
+  const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+  try {
+    const result = await fn();
+    const lines = logged.mock.calls.map((args) => args.map(String).join(" "));
+    expect(lines, "console.error lines").not.toEqual([]);
+    for (const line of lines) expect(line, "console.error line").toMatch(pattern);
+    return result;
+  } finally {
+    logged.mockRestore();
+  }
 }
 
 function withJson(init: RequestInit & { json?: unknown }): RequestInit {

@@ -9,7 +9,7 @@ import { migrate, type MigrationStep, type Schema } from "../src/shared/migratio
 import type { PersonalMessage } from "../src/shared/schema";
 import { MeteredSql } from "../src/shared/sql";
 import { userSchema } from "../src/user/schema";
-import { admin, announce, client, poll, problemOf, publish, unique, userView, wipeStorage } from "./helpers";
+import { admin, announce, client, expectLogged, poll, problemOf, publish, unique, userView, wipeStorage } from "./helpers";
 import { writeLegacyInbox, writeLegacyRegion } from "./legacy-storage";
 import { regionFollowers } from "./live-helpers";
 
@@ -297,7 +297,7 @@ describe("a stored version newer than the code's (a rollback)", () => {
     await evictDurableObject(stub);
     // The object cannot start: whatever reaches it fails with the refusal (the Worker logs it and answers 500).
     await expect(runInDurableObject(stub, () => undefined)).rejects.toThrow(refusal);
-    const res = await client(user, "/v1/inbox");
+    const res = await expectLogged(/postbox: GET \/v1\/inbox failed.*newer than this code's latest/, () => client(user, "/v1/inbox"));
     expect(res.status).toBe(500);
     expect((await problemOf(res)).status).toBe(500);
   });
