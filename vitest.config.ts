@@ -6,6 +6,8 @@ import { defineConfig } from "vitest/config";
 // in the environment, where wrangler looks for the secrets wrangler.toml lists.
 const secrets = { ADMIN_TOKEN: "test-admin-token", CLIENT_JWT_SECRET: "test-client-secret" };
 Object.assign(process.env, secrets);
+// wrangler says where it found them once per test file; its warnings and errors still show.
+process.env.WRANGLER_LOG ??= "warn";
 
 export default defineConfig({
   plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings: secrets } })],

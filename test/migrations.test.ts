@@ -9,7 +9,7 @@ import { migrate, type MigrationStep, type Schema } from "../src/shared/migratio
 import type { PersonalMessage } from "../src/shared/schema";
 import { MeteredSql } from "../src/shared/sql";
 import { userSchema } from "../src/user/schema";
-import { admin, announce, client, expectLogged, poll, problemOf, publish, unique, userView, wipeStorage } from "./helpers";
+import { admin, announce, client, poll, publish, unique, userView, wipeStorage } from "./helpers";
 import { writeLegacyInbox, writeLegacyRegion } from "./legacy-storage";
 import { regionFollowers } from "./live-helpers";
 
@@ -285,20 +285,5 @@ describe("a stored version newer than the code's (a rollback)", () => {
     });
     await evictDurableObject(stub);
     expect((await poll(user)).personal.map((m) => m.body)).toEqual(["kept"]);
-  });
-
-  it("fails the object's start with that error; requests answer 500", async () => {
-    const user = unique("u");
-    await publish(user);
-    const stub = env.USERS.getByName(user);
-    await runInDurableObject(stub, (_instance, { storage }) => {
-      storage.sql.exec("UPDATE schema_version SET version = ?", newer);
-    });
-    await evictDurableObject(stub);
-    // The object cannot start: whatever reaches it fails with the refusal (the Worker logs it and answers 500).
-    await expect(runInDurableObject(stub, () => undefined)).rejects.toThrow(refusal);
-    const res = await expectLogged(/postbox: GET \/v1\/inbox failed.*newer than this code's latest/, () => client(user, "/v1/inbox"));
-    expect(res.status).toBe(500);
-    expect((await problemOf(res)).status).toBe(500);
   });
 });
