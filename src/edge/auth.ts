@@ -1,6 +1,5 @@
 // Who is calling: a client (a user, by JWT, limited per user) or a publisher (by the admin token).
 // A route whose secret is unset answers 503 rather than letting anyone in.
-import { every } from "hono/combine";
 import { createMiddleware } from "hono/factory";
 import { verify } from "hono/jwt";
 import * as v from "valibot";
@@ -34,12 +33,14 @@ type Verified = { secret: string; client: Client; exp: number; nbf?: number };
 const verified = new BoundedMap<string, Verified>(10_000);
 
 /**
- * Client routes, by HS256 JWT. Hono's `verify` checks the algorithm, the
- * signature and the time claims it finds; it does not require `exp`, lets one
- * signature have several base64url spellings, and knows nothing of postbox's
- * ids or of remembering verified tokens: those are added here.
+ * What every client route runs first: who is calling (by HS256 JWT), then
+ * whether they may call again yet (the rate limit, per user). Hono's `verify`
+ * checks the algorithm, the signature and the time claims it finds; it does
+ * not require `exp`, lets one signature have several base64url spellings, and
+ * knows nothing of postbox's ids or of remembering verified tokens: those are
+ * added here.
  */
-export const clientAuth = createMiddleware<AppEnv>(async (c, next) => {
+export const asClient = createMiddleware<AppEnv>(async (c, next) => {
   const secret = c.env.CLIENT_JWT_SECRET;
   if (!secret) throw missingSecret("CLIENT_JWT_SECRET");
   const token =
@@ -53,6 +54,10 @@ export const clientAuth = createMiddleware<AppEnv>(async (c, next) => {
   const now = Date.now() / 1000;
   if (known.exp <= now) throw unauthorized("Invalid client token: it has expired.");
   if (known.nbf !== undefined && known.nbf > now) throw unauthorized("Invalid client token: it is not valid yet.");
+  if (!(await withinClientLimit(c.env, known.client.userId))) {
+    const seconds = retryAfterSeconds();
+    throw problem(429, rateLimitDetail(seconds), { headers: { "Retry-After": String(seconds) } });
+  }
   c.set("client", known.client);
   await next();
 });
@@ -137,15 +142,3 @@ export const adminAuth = createMiddleware<AppEnv>(async (c, next) => {
   }
   await next();
 });
-
-/** Client routes are limited per user, after the token has named the user. */
-export const clientRateLimit = createMiddleware<AppEnv>(async (c, next) => {
-  if (!(await withinClientLimit(c.env, c.get("client").userId))) {
-    const seconds = retryAfterSeconds();
-    throw problem(429, rateLimitDetail(seconds), { headers: { "Retry-After": String(seconds) } });
-  }
-  await next();
-});
-
-/** What every client route runs first: who is calling, and whether they may call again yet. */
-export const asClient = every(clientAuth, clientRateLimit);
