@@ -7,8 +7,9 @@ import { createMiddleware } from "hono/factory";
 import type { ValidationTargets } from "hono";
 import { config } from "../config";
 import { BoundedMap } from "../shared/bounded-map";
+import type { FieldError } from "../shared/responses";
 import type { AppEnv } from "./context";
-import { problem, type FieldError } from "./problem";
+import { problem } from "./problem";
 
 /** Put before valid("json", …) on every route that takes a body. */
 export const jsonBodyGuard = createMiddleware<AppEnv>(async (c, next) => {

@@ -12,14 +12,18 @@ export const regionId = v.pipe(
   v.regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 characters of A-Za-z0-9._-"),
 );
 
-const count = v.pipe(v.number(), v.safeInteger("must be an integer"), v.minValue(0));
-const seq = v.pipe(v.number(), v.safeInteger("must be an integer"), v.minValue(1));
+export const count = v.pipe(v.number(), v.safeInteger("must be an integer"), v.minValue(0));
+export const seq = v.pipe(v.number(), v.safeInteger("must be an integer"), v.minValue(1));
 // Checked in place rather than with v.record, which copies the object, turns
 // arrays into objects and drops keys such as "constructor": data must come back
 // exactly as published.
-const jsonObject = v.custom<Record<string, unknown>>(
-  (value) => typeof value === "object" && value !== null && !Array.isArray(value),
-  "must be a JSON object",
+const jsonObject = v.pipe(
+  v.custom<Record<string, unknown>>(
+    (value) => typeof value === "object" && value !== null && !Array.isArray(value),
+    "must be a JSON object",
+  ),
+  // A custom check has no JSON Schema of its own: this is what the OpenAPI document says of it.
+  v.metadata({ type: "object" }),
 );
 
 // Absent and null mean the same for the optional parts of a message.
@@ -54,6 +58,8 @@ export const readBody = v.pipe(
     ),
     upTo: v.optional(count),
   }),
+  // The check below, as the OpenAPI document states it.
+  v.metadata({ oneOf: [{ required: ["seqs"] }, { required: ["upTo"] }] }),
   v.forward(
     v.check(
       (body) => (body.seqs === undefined) !== (body.upTo === undefined),
@@ -75,6 +81,8 @@ const queryInteger = (min: number, max: number) =>
     v.string(),
     v.regex(/^\d{1,16}$/, "must be an integer"),
     v.transform(Number),
+    // What the OpenAPI document shows a parameter as: the value it is read as.
+    v.number(),
     v.safeInteger("must be an integer"),
     v.minValue(min, `must be at least ${min}`),
     v.maxValue(max, `must be at most ${max}`),
@@ -90,6 +98,7 @@ export const inboxQuery = v.object({
     v.pipe(
       v.picklist(["true", "false"], "must be true or false"),
       v.transform((flag) => flag === "true"),
+      v.boolean(),
     ),
     "false",
   ),
@@ -104,11 +113,30 @@ export const regionLogQuery = v.object({
   limit,
 });
 
-// What comes back out.
-/** A message as published, with absent parts left out rather than kept as null. */
-export type MessageContent = { title?: string; body: string; data?: Record<string, unknown> };
-export type PersonalMessage = { seq: number } & MessageContent & { createdAt: string };
-export type Announcement = { id: number; region: string } & MessageContent & { createdAt: string };
+// What comes back out: the OpenAPI document describes answers with these, and
+// their types derive from them. Answers are not checked against them at run time.
+export const timestamp = v.pipe(v.string(), v.isoTimestamp());
+
+/** A message as published: the input's checks, with absent parts left out rather than kept as null. */
+const messageContentSchema = v.strictObject({
+  title: v.optional(messageFields.title.wrapped),
+  body: messageFields.body,
+  data: v.optional(jsonObject),
+});
+export type MessageContent = v.InferOutput<typeof messageContentSchema>;
+
+/** `ref` names the schema in the OpenAPI document's components. */
+export const personalMessage = v.pipe(
+  v.strictObject({ seq, ...messageContentSchema.entries, createdAt: timestamp }),
+  v.metadata({ ref: "PersonalMessage" }),
+);
+export type PersonalMessage = v.InferOutput<typeof personalMessage>;
+
+export const announcement = v.pipe(
+  v.strictObject({ id: seq, region: regionId, ...messageContentSchema.entries, createdAt: timestamp }),
+  v.metadata({ ref: "Announcement" }),
+);
+export type Announcement = v.InferOutput<typeof announcement>;
 
 export function messageContent({ title, body, data }: MessageInput): MessageContent {
   return { ...(title != null && { title }), body, ...(data != null && { data }) };
