@@ -101,7 +101,7 @@ async function violations(route: string, res: Response): Promise<string[]> {
   const schema = `${DOCUMENT_ID}#/${pointer("paths", path, method.toLowerCase(), "responses", String(res.status), "content", mediaType, "schema")}`;
   const validator = new Validator({ $ref: schema }, "2020-12", false);
   validator.addSchema(document as never, DOCUMENT_ID);
-  const body = await res.json();
+  const body = /[/+]json$/.test(mediaType) ? await res.json() : await res.text();
   const { errors } = validator.validate(body);
   return errors.map((error) => `${error.instanceLocation}: ${error.error} (${JSON.stringify(body)})`);
 }
@@ -130,6 +130,7 @@ const cases: Case[] = [
   ["GET /health", 200, "alive", () => call("/health")],
   ["GET /health", 500, "invalid configuration", () => fetchWithEnv({ PENDING_LIMIT: "many" }, "/health")],
   ["GET /openapi.json", 200, "the document", () => call("/openapi.json")],
+  ["GET /docs", 200, "the reference page", () => call("/docs")],
 
   ["GET /v1/inbox", 200, "no region: nulls", () => client(unique("oa-empty"), "/v1/inbox")],
   ["GET /v1/inbox", 200, "messages and announcements, with and without title and data", async () => {

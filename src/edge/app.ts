@@ -3,10 +3,11 @@
 // is checked next (a bad deploy fails loudly), and each route authenticates on
 // its own, so an unknown path (404) or method (405) is refused before anyone
 // is asked for a token.
+import { Scalar } from "@scalar/hono-api-reference";
 import { Hono } from "hono";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { config } from "../config";
-import { healthAnswer, openApiDocument } from "../shared/responses";
+import { healthAnswer, openApiDocument, referencePage } from "../shared/responses";
 import { admin } from "./admin";
 import type { AppEnv } from "./context";
 import { clientCors } from "./cors";
@@ -41,6 +42,14 @@ app
       responses: { 200: answer("Every route, its parameters, bodies and answers.", openApiDocument) },
     }),
     openApiRoute(app),
+  )
+  .get(
+    "/docs",
+    describe("documentation", {
+      summary: "A reference page for this document (Scalar's, which loads its script from Scalar's CDN)",
+      responses: { 200: answer("The page.", referencePage, "text/html") },
+    }),
+    Scalar({ url: "/openapi.json", pageTitle: "postbox API" }),
   )
   .route("/v1/inbox", inbox)
   .route("/admin/v1", admin)

@@ -104,7 +104,7 @@ export function openApiRoute(app: Hono<AppEnv>) {
         { name: "client", description: "A user's app: poll, acknowledge, read, hold a live connection." },
         { name: "publisher", description: "The publisher's backend: publish, configure and inspect." },
         { name: "health", description: "Liveness." },
-        { name: "documentation", description: "This document." },
+        { name: "documentation", description: "This document, and a page that shows it." },
       ],
       components: {
         securitySchemes: {

@@ -86,6 +86,8 @@ export const openApiDocument = v.looseObject({
   paths: v.record(v.string(), v.looseObject({})),
 });
 
+export const referencePage = v.pipe(v.string(), v.description("An HTML page that renders GET /openapi.json."));
+
 // ---- errors ---------------------------------------------------------------------
 
 const fieldError = v.pipe(v.strictObject({ path: v.string(), message: v.string() }), v.metadata({ ref: "FieldError" }));
