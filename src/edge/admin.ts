@@ -30,7 +30,12 @@ const userParam = v.object({ userId });
 const regionParam = v.object({ regionId });
 const idempotencyHeader = v.object({
   "idempotency-key": v.optional(
-    v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(255, "must be at most 255 characters")),
+    v.pipe(
+      v.string(),
+      v.minLength(1, "must not be empty"),
+      v.maxLength(255, "must be at most 255 characters"),
+      v.description("Repeated for this user within 24 h: the same body answers the first result again and stores nothing; another body is 422."),
+    ),
   ),
 });
 

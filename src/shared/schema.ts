@@ -87,18 +87,30 @@ const queryInteger = (min: number, max: number) =>
     v.minValue(min, `must be at least ${min}`),
     v.maxValue(max, `must be at most ${max}`),
   );
-const limit = v.optional(queryInteger(1, 500), "100");
+const about = <Schema extends v.GenericSchema>(schema: Schema, description: string) =>
+  v.pipe(schema, v.description(description));
+const limit = v.optional(about(queryInteger(1, 500), "At most this many items in each list."), "100");
 
+// The descriptions are what the OpenAPI document says of each parameter.
 export const inboxQuery = v.object({
-  region: v.optional(regionId),
-  since: v.optional(queryInteger(0, Number.MAX_SAFE_INTEGER)),
-  epoch: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
-  ack: v.optional(queryInteger(0, Number.MAX_SAFE_INTEGER)),
+  region: v.optional(
+    about(regionId, "The region whose announcements to include when the token names none; another than the token's is 403."),
+  ),
+  since: v.optional(
+    about(queryInteger(0, Number.MAX_SAFE_INTEGER), "The client's own announcement cursor (else the stored one); 0 asks for all retained."),
+  ),
+  epoch: v.optional(
+    about(v.pipe(v.string(), v.minLength(1), v.maxLength(64)), "The epoch `since` belongs to; another one counts as since=0, with reset: true."),
+  ),
+  ack: v.optional(
+    about(queryInteger(0, Number.MAX_SAFE_INTEGER), "Received: removes pending messages with seq ≤ ack before the answer is built."),
+  ),
   consume: v.optional(
     v.pipe(
       v.picklist(["true", "false"], "must be true or false"),
       v.transform((flag) => flag === "true"),
       v.boolean(),
+      v.description("true: the personal messages returned leave the pending set once sent (at-most-once)."),
     ),
     "false",
   ),
@@ -109,7 +121,7 @@ export type InboxQuery = v.InferOutput<typeof inboxQuery>;
 export const limitQuery = v.object({ limit });
 
 export const regionLogQuery = v.object({
-  since: v.optional(queryInteger(0, Number.MAX_SAFE_INTEGER), "0"),
+  since: v.optional(about(queryInteger(0, Number.MAX_SAFE_INTEGER), "The announcements with an id above this one."), "0"),
   limit,
 });
 
