@@ -48,6 +48,13 @@ function schemasIn(value: unknown, at: string): [string, object][] {
   );
 }
 
+function allSchemas(): [string, object][] {
+  return [
+    ...Object.entries(document.components.schemas).map(([name, schema]): [string, object] => [`#/components/schemas/${name}`, schema]),
+    ...schemasIn(document.paths, "#/paths"),
+  ];
+}
+
 describe("the document", () => {
   it("is a valid OpenAPI 3.1 document", async () => {
     expect(document.openapi).toBe("3.1.0");
@@ -60,13 +67,21 @@ describe("the document", () => {
   // The OpenAPI validator takes any object for a schema.
   it("states every schema in JSON Schema 2020-12, OpenAPI 3.1's dialect", () => {
     const ajv = new Ajv2020();
-    const schemas = [
-      ...Object.entries(document.components.schemas).map(([name, schema]): [string, object] => [`#/components/schemas/${name}`, schema]),
-      ...schemasIn(document.paths, "#/paths"),
-    ];
+    const schemas = allSchemas();
     expect(schemas.length).toBeGreaterThan(50);
     const invalid = schemas.filter(([, schema]) => !ajv.validateSchema(schema)).map(([where]) => where);
     expect(invalid).toEqual([]);
+  });
+
+  // A valibot schema with no JSON Schema form (a custom check without metadata) is converted to {}, "anything".
+  it("leaves no schema empty", () => {
+    const empty = (value: unknown, at: string): string[] =>
+      typeof value !== "object" || value === null
+        ? []
+        : Object.keys(value).length === 0 && !Array.isArray(value) && !at.endsWith("/properties")
+          ? [at]
+          : Object.entries(value).flatMap(([key, item]) => empty(item, `${at}/${key}`));
+    expect(allSchemas().flatMap(([where, schema]) => empty(schema, where))).toEqual([]);
   });
 
   it("lists every route of the app with its method, and no other", () => {
