@@ -3,10 +3,10 @@
 // and its describe…() middleware its summary, security and every answer, with
 // the answers' schemas from src/shared/responses.ts. Nothing is written twice,
 // so the document cannot drift from the code.
+import type { StandardSchemaV1 } from "@standard-schema/spec";
 import type { OverrideSchemaContext } from "@valibot/to-json-schema";
 import type { Hono } from "hono";
 import { describeRoute, openAPIRouteHandler, resolver, type DescribeRouteOptions } from "hono-openapi";
-import type { StandardSchemaV1 } from "@standard-schema/spec";
 import * as v from "valibot";
 import { version } from "../../package.json";
 import { problemWithStatus } from "../shared/responses";
@@ -38,7 +38,7 @@ export function answer(description: string, schema: StandardSchemaV1, mediaType 
   return { description, content: { [mediaType]: { schema: resolver(schema, jsonSchemaOptions("output")) } } };
 }
 
-const problems = {
+const problemDescriptions = {
   400: "Malformed JSON, or an invalid body field, parameter or header; `errors` lists each.",
   401: "No credentials, or bad ones; `detail` says why.",
   403: "Not allowed: a `region` other than the token's claim, or a WebSocket from an origin that is not listed.",
@@ -50,7 +50,7 @@ const problems = {
   500: "The request failed on postbox's side, or its configuration ([vars]) is invalid; nothing was changed.",
   503: "The secret this route needs is not set; `detail` names it.",
 } as const;
-export type ProblemStatus = keyof typeof problems;
+export type ProblemStatus = keyof typeof problemDescriptions;
 
 const problemHeaders: Partial<Record<ProblemStatus, Record<string, object>>> = {
   401: { "WWW-Authenticate": { description: "Always `Bearer`.", schema: { type: "string" } } },
@@ -62,7 +62,7 @@ function problemAnswers(statuses: ProblemStatus[]): Responses {
     statuses.map((status) => [
       status,
       {
-        ...answer(problems[status], problemWithStatus(status), "application/problem+json"),
+        ...answer(problemDescriptions[status], problemWithStatus(status), "application/problem+json"),
         ...(problemHeaders[status] && { headers: problemHeaders[status] }),
       },
     ]),
