@@ -6,6 +6,9 @@ import { SignJWT } from "jose";
 import { expect, vi } from "vitest";
 import type { Env } from "../src/config";
 import worker from "../src/index";
+import type { AnnounceAnswer, InboxAnswer, Problem, PublishAnswer, UserView } from "../src/shared/responses";
+
+export type { InboxAnswer };
 
 const BASE = "http://postbox.test";
 
@@ -93,27 +96,14 @@ export async function client(
 export async function publish(userId: string, message: Record<string, unknown> = { body: "hello" }) {
   const res = await admin(messagesPath(userId), { method: "POST", json: message });
   if (res.status !== 201) throw new Error(`publish answered ${res.status}: ${await res.text()}`);
-  return (await res.json()) as { seq: number; createdAt: string; evicted: number };
+  return (await res.json()) as PublishAnswer;
 }
 
 export async function announce(regions: string[], message: Record<string, unknown> = { body: "news" }) {
   const res = await admin("/admin/v1/announcements", { method: "POST", json: { regions, ...message } });
   if (res.status !== 201) throw new Error(`announce answered ${res.status}: ${await res.text()}`);
-  return (await res.json()) as { ids: Record<string, number>; createdAt: string };
+  return (await res.json()) as AnnounceAnswer;
 }
-
-export type InboxAnswer = {
-  personal: { seq: number; title?: string; body: string; data?: Record<string, unknown>; createdAt: string }[];
-  announcements: { id: number; region: string; title?: string; body: string; createdAt: string }[];
-  region: string | null;
-  cursor: number | null;
-  epoch: string | null;
-  ack: number | null;
-  dropped: number;
-  gap: boolean;
-  reset: boolean;
-  more: boolean;
-};
 
 /** The answer to a user with nothing pending and no region: every field present. */
 export const EMPTY_ANSWER: InboxAnswer = {
@@ -137,26 +127,14 @@ export async function poll(userId: string, query = "", init: { region?: string }
 
 export async function userView(userId: string) {
   const res = await admin(`/admin/v1/users/${encodeURIComponent(userId)}`);
-  return (await res.json()) as {
-    userId: string;
-    region: string | null;
-    pending: { count: number; oldestSeq: number | null; newestSeq: number | null; expiresAt: string | null };
-    unread: { count: number; expiresAt: string | null };
-    cursors: Record<string, number>;
-  };
+  return (await res.json()) as UserView;
 }
 
 /** Checks a problem+json answer and returns its body. */
 export async function problemOf(res: Response) {
   const type = res.headers.get("Content-Type") ?? "";
   if (!type.startsWith("application/problem+json")) throw new Error(`expected problem+json, got ${type}: ${await res.text()}`);
-  return (await res.json()) as {
-    type: string;
-    title: string;
-    status: number;
-    detail: string;
-    errors?: { path: string; message: string }[];
-  };
+  return (await res.json()) as Problem;
 }
 
 /** Empties an object's storage, its alarm included, as if it had never run. */
@@ -164,8 +142,6 @@ export async function wipeStorage(storage: DurableObjectStorage) {
   await storage.deleteAlarm();
   await storage.deleteAll();
 }
-
-type Problem = Awaited<ReturnType<typeof problemOf>>;
 
 /** A problem answer with the given status, the contract's fields and no stack trace. */
 export async function expectProblem(res: Response, status: number): Promise<Problem> {

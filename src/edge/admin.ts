@@ -12,8 +12,18 @@ import {
 } from "../shared/schema";
 import { contentHash } from "../shared/canonical-json";
 import { inboxStub, regionStub } from "../shared/objects";
+import {
+  announceAnswer,
+  publishAnswer,
+  regionListing,
+  regionStorageCost,
+  userRegionAnswer,
+  userStorageCost,
+  userView,
+} from "../shared/responses";
 import { adminAuth } from "./auth";
 import type { AppEnv } from "./context";
+import { answer, describe } from "./openapi";
 import { problem } from "./problem";
 import { json, jsonBodyGuard, valid } from "./validation";
 
@@ -21,7 +31,12 @@ const userParam = v.object({ userId });
 const regionParam = v.object({ regionId });
 const idempotencyHeader = v.object({
   "idempotency-key": v.optional(
-    v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(255, "must be at most 255 characters")),
+    v.pipe(
+      v.string(),
+      v.minLength(1, "must not be empty"),
+      v.maxLength(255, "must be at most 255 characters"),
+      v.description("Repeated for this user within 24 h: the same body answers the first result again and stores nothing; another body is 422."),
+    ),
   ),
 });
 
@@ -29,6 +44,11 @@ const idempotencyHeader = v.object({
 export const admin = new Hono<AppEnv>()
   .post(
     "/users/:userId/messages",
+    describe("publisher", {
+      summary: "Publish a personal message",
+      responses: { 201: answer("Stored, or the first answer again for a repeated Idempotency-Key.", publishAnswer) },
+      problems: [413, 415, 422],
+    }),
     adminAuth,
     jsonBodyGuard,
     valid("param", userParam),
@@ -47,38 +67,88 @@ export const admin = new Hono<AppEnv>()
     },
   )
 
-  .post("/announcements", adminAuth, jsonBodyGuard, valid("json", announcementInput), async (c) => {
-    const { regions, ...message } = c.req.valid("json");
-    const content = messageContent(message);
-    const createdAt = new Date().toISOString();
-    const unique = [...new Set(regions)];
-    const ids = await Promise.all(
-      unique.map((region) => regionStub(c.env, region).publish(region, content, createdAt)),
-    );
-    return c.json({ ids: Object.fromEntries(unique.map((region, i) => [region, ids[i]])), createdAt }, 201);
-  })
+  .post(
+    "/announcements",
+    describe("publisher", {
+      summary: "Publish an announcement to regions",
+      responses: { 201: answer("Each region's new id.", announceAnswer) },
+      problems: [413, 415],
+    }),
+    adminAuth,
+    jsonBodyGuard,
+    valid("json", announcementInput),
+    async (c) => {
+      const { regions, ...message } = c.req.valid("json");
+      const content = messageContent(message);
+      const createdAt = new Date().toISOString();
+      const unique = [...new Set(regions)];
+      const ids = await Promise.all(
+        unique.map((region) => regionStub(c.env, region).publish(region, content, createdAt)),
+      );
+      return c.json({ ids: Object.fromEntries(unique.map((region, i) => [region, ids[i]])), createdAt }, 201);
+    },
+  )
 
-  .put("/users/:userId/region", adminAuth, jsonBodyGuard, valid("param", userParam), valid("json", regionBody), async (c) => {
-    const { userId } = c.req.valid("param");
-    const region = await inboxStub(c.env, userId).setRegion(c.req.valid("json").region);
-    return c.json({ userId, region });
-  })
+  .put(
+    "/users/:userId/region",
+    describe("publisher", {
+      summary: "Set the user's region, used when neither token nor request names one",
+      responses: { 200: answer("The region now stored.", userRegionAnswer) },
+      problems: [413, 415],
+    }),
+    adminAuth,
+    jsonBodyGuard,
+    valid("param", userParam),
+    valid("json", regionBody),
+    async (c) => {
+      const { userId } = c.req.valid("param");
+      const region = await inboxStub(c.env, userId).setRegion(c.req.valid("json").region);
+      return c.json({ userId, region });
+    },
+  )
 
-  .get("/users/:userId/storage", adminAuth, valid("param", userParam), async (c) => {
-    return c.json(await inboxStub(c.env, c.req.valid("param").userId).storageCost());
-  })
+  .get(
+    "/users/:userId/storage",
+    describe("publisher", {
+      summary: "The rows the user's object has read and written since it started",
+      responses: { 200: answer("Its storage cost.", userStorageCost) },
+    }),
+    adminAuth,
+    valid("param", userParam),
+    async (c) => c.json(await inboxStub(c.env, c.req.valid("param").userId).storageCost()),
+  )
 
-  .get("/regions/:regionId/storage", adminAuth, valid("param", regionParam), async (c) => {
-    return c.json(await regionStub(c.env, c.req.valid("param").regionId).storageCost());
-  })
+  .get(
+    "/regions/:regionId/storage",
+    describe("publisher", {
+      summary: "The rows the region's object has read and written, and the reads it served, since it started",
+      responses: { 200: answer("Its storage cost.", regionStorageCost) },
+    }),
+    adminAuth,
+    valid("param", regionParam),
+    async (c) => c.json(await regionStub(c.env, c.req.valid("param").regionId).storageCost()),
+  )
 
-  .get("/users/:userId", adminAuth, valid("param", userParam), async (c) => {
-    const { userId } = c.req.valid("param");
-    return c.json({ userId, ...(await inboxStub(c.env, userId).describe()) });
-  })
+  .get(
+    "/users/:userId",
+    describe("publisher", {
+      summary: "What postbox holds for the user",
+      responses: { 200: answer("The user's sets, their expiry, and the user's cursors.", userView) },
+    }),
+    adminAuth,
+    valid("param", userParam),
+    async (c) => {
+      const { userId } = c.req.valid("param");
+      return c.json({ userId, ...(await inboxStub(c.env, userId).describe()) });
+    },
+  )
 
   .get(
     "/regions/:regionId/announcements",
+    describe("publisher", {
+      summary: "The region's retained announcements",
+      responses: { 200: answer("The announcements after `since`, oldest first, and the region's bounds.", regionListing) },
+    }),
     adminAuth,
     valid("param", regionParam),
     valid("query", regionLogQuery),

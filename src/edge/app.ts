@@ -3,13 +3,16 @@
 // is checked next (a bad deploy fails loudly), and each route authenticates on
 // its own, so an unknown path (404) or method (405) is refused before anyone
 // is asked for a token.
+import { Scalar } from "@scalar/hono-api-reference";
 import { Hono } from "hono";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { config } from "../config";
+import { healthAnswer, openApiDocument, referencePage } from "../shared/responses";
 import { admin } from "./admin";
 import type { AppEnv } from "./context";
 import { clientCors } from "./cors";
 import { inbox } from "./inbox";
+import { answer, describe, openApiRoute } from "./openapi";
 import { onError, problemResponse } from "./problem";
 
 export const app = new Hono<AppEnv>();
@@ -27,7 +30,27 @@ app
     config(c.env);
     await next();
   })
-  .get("/health", (c) => c.json({ ok: true }))
+  .get(
+    "/health",
+    describe("health", { summary: "Liveness", responses: { 200: answer("The Worker answers.", healthAnswer) } }),
+    (c) => c.json({ ok: true }),
+  )
+  .get(
+    "/openapi.json",
+    describe("documentation", {
+      summary: "This OpenAPI 3.1 document",
+      responses: { 200: answer("Every route, its parameters, bodies and answers.", openApiDocument) },
+    }),
+    openApiRoute(app),
+  )
+  .get(
+    "/docs",
+    describe("documentation", {
+      summary: "A reference page for this document (Scalar's, which loads its script from Scalar's CDN)",
+      responses: { 200: answer("The page.", referencePage, "text/html") },
+    }),
+    Scalar({ url: "/openapi.json", pageTitle: "postbox API" }),
+  )
   .route("/v1/inbox", inbox)
   .route("/admin/v1", admin)
   .notFound((c) => problemResponse(404, `There is no route ${c.req.path}.`))

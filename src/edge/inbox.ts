@@ -1,11 +1,13 @@
 // Client routes: a user, authenticated by JWT, reads and acknowledges their inbox, or holds it open live.
 import { Hono } from "hono";
 import { inboxStub } from "../shared/objects";
+import { ackAnswer, eventStream, inboxAnswer, readAnswer, unreadAnswer } from "../shared/responses";
 import { ackBody, inboxQuery, limitQuery, readBody, type InboxQuery } from "../shared/schema";
 import { LIVE_HEADER, type LiveRequest, type PollRequest } from "../user/UserInbox";
 import { asClient } from "./auth";
 import type { AppEnv, Client } from "./context";
 import { allowedOrigin } from "./cors";
+import { answer, describe } from "./openapi";
 import { problem } from "./problem";
 import { relayAsEventStream } from "./sse";
 import { json, jsonBodyGuard, repeatedQuery, valid } from "./validation";
@@ -21,14 +23,45 @@ function pollRequest(client: Client, { region, ...query }: InboxQuery): PollRequ
 /** The query of the poll and live routes, which clients repeat: checked once per query string. */
 const pollQuery = repeatedQuery(inboxQuery);
 
-export const inbox = new Hono<AppEnv>()
-  .get("/", asClient, pollQuery, async (c) => {
-    const client = c.get("client");
-    const answer = await inboxStub(c.env, client.userId).poll(pollRequest(client, c.req.valid("query")));
-    return c.body(answer, 200, json);
-  })
+/** Documented apart: the one route with two ways to answer and a token that may come in the query. */
+const liveDoc = describe("client", {
+  summary: "Live delivery: a WebSocket, or Server-Sent Events",
+  description:
+    "The query and its rules are GET /v1/inbox's. The first frame is the catch-up (GET /v1/inbox's answer), then each new personal message and announcement follows; docs/API.md describes the frames.",
+  security: [{ clientJwt: [] }, { clientJwtQuery: [] }],
+  parameters: [
+    {
+      in: "header",
+      name: "Last-Event-ID",
+      description: "Server-Sent Events only: resume after this event, with no catch-up frame.",
+      schema: { type: "string" },
+    },
+  ],
+  responses: {
+    101: { description: "Switching Protocols, for a request with `Upgrade: websocket`: frames are JSON text." },
+    200: answer("The event stream, for a request with `Accept: text/event-stream`.", eventStream, "text/event-stream"),
+  },
+  problems: [403, 406],
+});
 
-  .get("/live", asClient, pollQuery, async (c) => {
+export const inbox = new Hono<AppEnv>()
+  .get(
+    "/",
+    describe("client", {
+      summary: "The message request: pending personal messages and new announcements",
+      responses: { 200: answer("The answer; every field is always present.", inboxAnswer) },
+      problems: [403],
+    }),
+    asClient,
+    pollQuery,
+    async (c) => {
+      const client = c.get("client");
+      const body = await inboxStub(c.env, client.userId).poll(pollRequest(client, c.req.valid("query")));
+      return c.body(body, 200, json);
+    },
+  )
+
+  .get("/live", liveDoc, asClient, pollQuery, async (c) => {
     const client = c.get("client");
     const upgrade = c.req.header("Upgrade")?.toLowerCase() === "websocket";
     const sse = !upgrade && /\btext\/event-stream\b/.test(c.req.header("Accept") ?? "");
@@ -47,16 +80,45 @@ export const inbox = new Hono<AppEnv>()
     return upgrade ? response : relayAsEventStream(response.webSocket!);
   })
 
-  .post("/ack", asClient, jsonBodyGuard, valid("json", ackBody), async (c) => {
-    const { upTo } = c.req.valid("json");
-    return c.json(await inboxStub(c.env, c.get("client").userId).ack(upTo));
-  })
+  .post(
+    "/ack",
+    describe("client", {
+      summary: "Received: removes pending messages up to a seq",
+      responses: { 200: answer("The pending messages left.", ackAnswer) },
+      problems: [413, 415],
+    }),
+    asClient,
+    jsonBodyGuard,
+    valid("json", ackBody),
+    async (c) => {
+      const { upTo } = c.req.valid("json");
+      return c.json(await inboxStub(c.env, c.get("client").userId).ack(upTo));
+    },
+  )
 
-  .post("/read", asClient, jsonBodyGuard, valid("json", readBody), async (c) => {
-    return c.json(await inboxStub(c.env, c.get("client").userId).markRead(c.req.valid("json")));
-  })
+  .post(
+    "/read",
+    describe("client", {
+      summary: "Read receipt: removes messages from the unread and pending sets",
+      responses: { 200: answer("The unread messages left.", readAnswer) },
+      problems: [413, 415],
+    }),
+    asClient,
+    jsonBodyGuard,
+    valid("json", readBody),
+    async (c) => c.json(await inboxStub(c.env, c.get("client").userId).markRead(c.req.valid("json"))),
+  )
 
-  .get("/unread", asClient, valid("query", limitQuery), async (c) => {
-    const { limit } = c.req.valid("query");
-    return c.body(await inboxStub(c.env, c.get("client").userId).unread(limit), 200, json);
-  });
+  .get(
+    "/unread",
+    describe("client", {
+      summary: "The unread count and messages",
+      responses: { 200: answer("The unread set, oldest first, at most `limit` messages.", unreadAnswer) },
+    }),
+    asClient,
+    valid("query", limitQuery),
+    async (c) => {
+      const { limit } = c.req.valid("query");
+      return c.body(await inboxStub(c.env, c.get("client").userId).unread(limit), 200, json);
+    },
+  );

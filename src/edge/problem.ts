@@ -4,8 +4,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ConfigError } from "../config";
-
-export type FieldError = { path: string; message: string };
+import type { FieldError, Problem } from "../shared/responses";
 
 const titles: Record<number, string> = {
   400: "Bad Request",
@@ -27,7 +26,7 @@ export function problemResponse(
   detail: string,
   extra: { errors?: FieldError[]; headers?: Record<string, string> } = {},
 ) {
-  const body = { type: "about:blank", title: titles[status] ?? "Error", status, detail, ...(extra.errors && { errors: extra.errors }) };
+  const body: Problem = { type: "about:blank", title: titles[status] ?? "Error", status, detail, ...(extra.errors && { errors: extra.errors }) };
   return new Response(JSON.stringify(body), {
     status,
     headers: { "Content-Type": "application/problem+json", ...extra.headers },

@@ -1,14 +1,17 @@
 // Request bodies and parameters, checked before anything changes: the
 // Content-Type first (415), then the size (413), then the JSON and its schema (400).
-import { sValidator } from "@hono/standard-validator";
+// The schema that checks a request also documents it in GET /openapi.json.
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { createMiddleware } from "hono/factory";
 import type { ValidationTargets } from "hono";
+import { uniqueSymbol, validator } from "hono-openapi";
 import { config } from "../config";
 import { BoundedMap } from "../shared/bounded-map";
 import { parseExactJson, type ExactJson } from "../shared/exact-json";
+import type { FieldError } from "../shared/responses";
 import type { AppEnv } from "./context";
-import { problem, type FieldError } from "./problem";
+import { jsonSchemaOptions } from "./openapi";
+import { problem } from "./problem";
 import { readBodyText } from "./read-body";
 
 const where: Record<string, string> = { json: "body", query: "query", param: "path", header: "headers" };
@@ -48,16 +51,25 @@ function fieldErrors(issues: readonly StandardSchemaV1.Issue[]): FieldError[] {
   }));
 }
 
-/** Hono's validator with the contract's 400: a problem listing every invalid field. */
+/**
+ * Hono's validator with the contract's 400: a problem listing every invalid
+ * field. A body is documented as the client sends it; parameters and headers,
+ * which always arrive as text, as the values they are read as (limit: integer).
+ */
 export const valid = <Target extends keyof ValidationTargets, Schema extends StandardSchemaV1>(
   target: Target,
   schema: Schema,
 ) =>
-  sValidator(target, schema, (result) => {
-    if (!result.success) {
-      throw problem(400, `The request's ${where[target] ?? target} is invalid.`, { errors: fieldErrors(result.error) });
-    }
-  });
+  validator(
+    target,
+    schema,
+    (result) => {
+      if (!result.success) {
+        throw problem(400, `The request's ${where[target] ?? target} is invalid.`, { errors: fieldErrors(result.error) });
+      }
+    },
+    jsonSchemaOptions(target === "json" ? "input" : "output"),
+  );
 
 const MAX_REMEMBERED_QUERY = 512;
 
@@ -70,7 +82,7 @@ const MAX_REMEMBERED_QUERY = 512;
 export function repeatedQuery<Schema extends StandardSchemaV1>(schema: Schema) {
   const validate = valid("query", schema);
   const checked = new BoundedMap<string, StandardSchemaV1.InferOutput<Schema>>(1_000);
-  return (async (c, next) => {
+  const memoized = (async (c, next) => {
     const at = c.req.url.indexOf("?");
     const queryString = at === -1 ? "" : c.req.url.slice(at);
     const query = checked.get(queryString);
@@ -84,6 +96,8 @@ export function repeatedQuery<Schema extends StandardSchemaV1>(schema: Schema) {
       await next();
     });
   }) as typeof validate;
+  // The document finds a route's parameters on its validator: this one stands in for it.
+  return Object.assign(memoized, { [uniqueSymbol]: (validate as typeof validate & { [uniqueSymbol]: unknown })[uniqueSymbol] });
 }
 
 /** Headers for answers whose JSON text a Durable Object built. */

@@ -12,14 +12,18 @@ export const regionId = v.pipe(
   v.regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 characters of A-Za-z0-9._-"),
 );
 
-const count = v.pipe(v.number(), v.safeInteger("must be an integer"), v.minValue(0));
-const seq = v.pipe(v.number(), v.safeInteger("must be an integer"), v.minValue(1));
+export const count = v.pipe(v.number(), v.safeInteger("must be an integer"), v.minValue(0));
+export const seq = v.pipe(v.number(), v.safeInteger("must be an integer"), v.minValue(1));
 // Checked in place rather than with v.record, which copies the object, turns
 // arrays into objects and drops keys such as "constructor": data must come back
 // exactly as published.
-const jsonObject = v.custom<Record<string, unknown>>(
-  (value) => typeof value === "object" && value !== null && !Array.isArray(value),
-  "must be a JSON object",
+const jsonObject = v.pipe(
+  v.custom<Record<string, unknown>>(
+    (value) => typeof value === "object" && value !== null && !Array.isArray(value),
+    "must be a JSON object",
+  ),
+  // A custom check has no JSON Schema of its own: this is what the OpenAPI document says of it.
+  v.metadata({ type: "object" }),
 );
 
 // Absent and null mean the same for the optional parts of a message.
@@ -54,6 +58,8 @@ export const readBody = v.pipe(
     ),
     upTo: v.optional(count),
   }),
+  // The check below, as the OpenAPI document states it.
+  v.metadata({ oneOf: [{ required: ["seqs"] }, { required: ["upTo"] }] }),
   v.forward(
     v.check(
       (body) => (body.seqs === undefined) !== (body.upTo === undefined),
@@ -75,21 +81,36 @@ const queryInteger = (min: number, max: number) =>
     v.string(),
     v.regex(/^\d{1,16}$/, "must be an integer"),
     v.transform(Number),
+    // What the OpenAPI document shows a parameter as: the value it is read as.
+    v.number(),
     v.safeInteger("must be an integer"),
     v.minValue(min, `must be at least ${min}`),
     v.maxValue(max, `must be at most ${max}`),
   );
-const limit = v.optional(queryInteger(1, 500), "100");
+const about = <Schema extends v.GenericSchema>(schema: Schema, description: string) =>
+  v.pipe(schema, v.description(description));
+const limit = v.optional(about(queryInteger(1, 500), "At most this many items in each list."), "100");
 
+// The descriptions are what the OpenAPI document says of each parameter.
 export const inboxQuery = v.object({
-  region: v.optional(regionId),
-  since: v.optional(queryInteger(0, Number.MAX_SAFE_INTEGER)),
-  epoch: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
-  ack: v.optional(queryInteger(0, Number.MAX_SAFE_INTEGER)),
+  region: v.optional(
+    about(regionId, "The region whose announcements to include when the token names none; another than the token's is 403."),
+  ),
+  since: v.optional(
+    about(queryInteger(0, Number.MAX_SAFE_INTEGER), "The client's own announcement cursor (else the stored one); 0 asks for all retained."),
+  ),
+  epoch: v.optional(
+    about(v.pipe(v.string(), v.minLength(1), v.maxLength(64)), "The epoch `since` belongs to; another one counts as since=0, with reset: true."),
+  ),
+  ack: v.optional(
+    about(queryInteger(0, Number.MAX_SAFE_INTEGER), "Received: removes pending messages with seq ≤ ack before the answer is built."),
+  ),
   consume: v.optional(
     v.pipe(
       v.picklist(["true", "false"], "must be true or false"),
       v.transform((flag) => flag === "true"),
+      v.boolean(),
+      v.description("true: the personal messages returned leave the pending set once sent (at-most-once)."),
     ),
     "false",
   ),
@@ -100,15 +121,34 @@ export type InboxQuery = v.InferOutput<typeof inboxQuery>;
 export const limitQuery = v.object({ limit });
 
 export const regionLogQuery = v.object({
-  since: v.optional(queryInteger(0, Number.MAX_SAFE_INTEGER), "0"),
+  since: v.optional(about(queryInteger(0, Number.MAX_SAFE_INTEGER), "The announcements with an id above this one."), "0"),
   limit,
 });
 
-// What comes back out.
-/** A message as published, with absent parts left out rather than kept as null. */
-export type MessageContent = { title?: string; body: string; data?: Record<string, unknown> };
-export type PersonalMessage = { seq: number } & MessageContent & { createdAt: string };
-export type Announcement = { id: number; region: string } & MessageContent & { createdAt: string };
+// What comes back out: the OpenAPI document describes answers with these, and
+// their types derive from them. Answers are not checked against them at run time.
+export const timestamp = v.pipe(v.string(), v.isoTimestamp());
+
+/** A message as published: the input's checks, with absent parts left out rather than kept as null. */
+const messageContentSchema = v.strictObject({
+  title: v.optional(messageFields.title.wrapped),
+  body: messageFields.body,
+  data: v.optional(jsonObject),
+});
+export type MessageContent = v.InferOutput<typeof messageContentSchema>;
+
+/** `ref` names the schema in the OpenAPI document's components. */
+export const personalMessage = v.pipe(
+  v.strictObject({ seq, ...messageContentSchema.entries, createdAt: timestamp }),
+  v.metadata({ ref: "PersonalMessage" }),
+);
+export type PersonalMessage = v.InferOutput<typeof personalMessage>;
+
+export const announcement = v.pipe(
+  v.strictObject({ id: seq, region: regionId, ...messageContentSchema.entries, createdAt: timestamp }),
+  v.metadata({ ref: "Announcement" }),
+);
+export type Announcement = v.InferOutput<typeof announcement>;
 
 export function messageContent({ title, body, data }: MessageInput): MessageContent {
   return { ...(title != null && { title }), body, ...(data != null && { data }) };

@@ -21,6 +21,7 @@ import {
   type ServerFrame,
 } from "../shared/frames";
 import { regionStub } from "../shared/objects";
+import type { PublishAnswer, UserView } from "../shared/responses";
 import {
   jsonWithLists,
   type MessageContent,
@@ -51,7 +52,6 @@ export interface PollRequest {
 export type LiveRequest = PollRequest & { sse: boolean; lastEventId?: string };
 export const LIVE_HEADER = "X-Postbox-Live";
 
-export type PublishResult = { seq: number; createdAt: string; evicted: number };
 export type IdempotencyKey = { key: string; bodyHash: string };
 
 export class UserInbox extends DurableObject<Env> {
@@ -75,7 +75,7 @@ export class UserInbox extends DurableObject<Env> {
     return this.ctx.id.name!;
   }
 
-  async publish(content: MessageContent, idempotency?: IdempotencyKey): Promise<PublishResult | "conflict"> {
+  async publish(content: MessageContent, idempotency?: IdempotencyKey): Promise<PublishAnswer | "conflict"> {
     this.expireDue();
     const now = Date.now();
     if (idempotency) {
@@ -94,7 +94,7 @@ export class UserInbox extends DurableObject<Env> {
     this.sets.add(seq, message);
     const evicted = this.sets.removeOldest("pending", this.state.values.pendingCount + 1 - PENDING_LIMIT);
     const evictedUnread = this.sets.removeOldest("unread", this.state.values.unreadCount + 1 - UNREAD_LIMIT);
-    const result: PublishResult = { seq, createdAt, evicted };
+    const result: PublishAnswer = { seq, createdAt, evicted };
     if (idempotency) {
       this.sql.run(
         "INSERT OR REPLACE INTO idempotency (key, body_hash, result, stored_at) VALUES (?, ?, ?, ?)",
@@ -321,7 +321,7 @@ export class UserInbox extends DurableObject<Env> {
   }
 
   /** The publisher's view of this user. */
-  describe() {
+  describe(): Omit<UserView, "userId"> {
     this.expireDue();
     this.state.save({});
     const { values } = this.state;

@@ -1,0 +1,111 @@
+// The answers of every route, as valibot schemas: the OpenAPI document
+// (GET /openapi.json) is generated from them and the answers' types derive from
+// them. Where a Durable Object builds an answer's JSON text itself (poll,
+// unread, a region's listing), the schema still describes that text; answers
+// are not checked against these at run time.
+import * as v from "valibot";
+import { announcement, count, personalMessage, regionId, seq, timestamp, userId } from "./schema";
+
+const regionOrNull = v.nullable(regionId);
+const epoch = v.pipe(v.string(), v.minLength(1));
+
+// ---- client routes --------------------------------------------------------------
+
+export const inboxAnswer = v.pipe(
+  v.strictObject({
+    personal: v.array(personalMessage),
+    announcements: v.array(announcement),
+    region: regionOrNull,
+    cursor: v.nullable(count),
+    epoch: v.nullable(epoch),
+    ack: v.nullable(seq),
+    dropped: count,
+    gap: v.boolean(),
+    reset: v.boolean(),
+    more: v.boolean(),
+  }),
+  v.metadata({ ref: "InboxAnswer" }),
+);
+export type InboxAnswer = v.InferOutput<typeof inboxAnswer>;
+
+export const ackAnswer = v.strictObject({ pending: count });
+export const readAnswer = v.strictObject({ unread: count });
+export const unreadAnswer = v.strictObject({ count, messages: v.array(personalMessage) });
+
+/** What GET /v1/inbox/live sends as Server-Sent Events; its frames are described in docs/API.md. */
+export const eventStream = v.pipe(
+  v.string(),
+  v.description(
+    "Events with `event:` (the frame type: catchup, personal, announcement), `data:` (the frame as JSON) and `id:` (an opaque position for Last-Event-ID).",
+  ),
+);
+
+// ---- publisher routes -----------------------------------------------------------
+
+export const publishAnswer = v.strictObject({ seq, createdAt: timestamp, evicted: count });
+export type PublishAnswer = v.InferOutput<typeof publishAnswer>;
+
+export const announceAnswer = v.strictObject({ ids: v.record(regionId, seq), createdAt: timestamp });
+export type AnnounceAnswer = v.InferOutput<typeof announceAnswer>;
+
+export const userRegionAnswer = v.strictObject({ userId, region: regionOrNull });
+
+export const userView = v.strictObject({
+  userId,
+  region: regionOrNull,
+  pending: v.strictObject({
+    count,
+    oldestSeq: v.nullable(seq),
+    newestSeq: v.nullable(seq),
+    expiresAt: v.nullable(timestamp),
+  }),
+  unread: v.strictObject({ count, expiresAt: v.nullable(timestamp) }),
+  cursors: v.record(regionId, count),
+});
+export type UserView = v.InferOutput<typeof userView>;
+
+export const regionListing = v.strictObject({
+  announcements: v.array(announcement),
+  region: regionId,
+  epoch,
+  head: count,
+  oldest: v.nullable(seq),
+});
+
+const rowsCost = { rowsRead: count, rowsWritten: count };
+export const userStorageCost = v.strictObject(rowsCost);
+export const regionStorageCost = v.strictObject({ ...rowsCost, reads: count });
+
+// ---- open routes ----------------------------------------------------------------
+
+export const healthAnswer = v.strictObject({ ok: v.literal(true) });
+
+export const openApiDocument = v.looseObject({
+  openapi: v.literal("3.1.0"),
+  info: v.looseObject({ title: v.string(), version: v.string() }),
+  paths: v.record(v.string(), v.looseObject({})),
+});
+
+export const referencePage = v.pipe(v.string(), v.description("An HTML page that renders GET /openapi.json."));
+
+// ---- errors ---------------------------------------------------------------------
+
+const fieldError = v.pipe(v.strictObject({ path: v.string(), message: v.string() }), v.metadata({ ref: "FieldError" }));
+export type FieldError = v.InferOutput<typeof fieldError>;
+
+/** An application/problem+json body (RFC 9457). */
+const problem = v.pipe(
+  v.strictObject({
+    type: v.string(),
+    title: v.string(),
+    status: v.pipe(v.number(), v.integer()),
+    detail: v.string(),
+    /** Only on validation failures: each invalid field or parameter. */
+    errors: v.optional(v.array(fieldError)),
+  }),
+  v.metadata({ ref: "Problem" }),
+);
+export type Problem = v.InferOutput<typeof problem>;
+
+/** The problem a route answers with `status`. */
+export const problemWithStatus = (status: number) => v.intersect([problem, v.object({ status: v.literal(status) })]);
