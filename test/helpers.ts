@@ -87,10 +87,23 @@ export async function client(
   path: string,
   init: RequestInit & { json?: unknown; region?: string } = {},
 ) {
-  const { region, ...rest } = init;
-  const headers = new Headers(rest.headers);
+  return call(path, await asClientOf(userId, init));
+}
+
+/** A client request for `userId`, to the real Worker run with another environment. */
+export async function clientWithEnv(
+  overrides: Partial<Env>,
+  userId: string,
+  path: string,
+  init: RequestInit & { json?: unknown; region?: string } = {},
+) {
+  return fetchWithEnv(overrides, path, await asClientOf(userId, init));
+}
+
+async function asClientOf(userId: string, { region, ...init }: RequestInit & { json?: unknown; region?: string }) {
+  const headers = new Headers(init.headers);
   headers.set("Authorization", `Bearer ${await clientToken({ sub: userId, ...(region && { region }) })}`);
-  return call(path, withJson({ ...rest, headers }));
+  return withJson({ ...init, headers });
 }
 
 export async function publish(userId: string, message: Record<string, unknown> = { body: "hello" }) {

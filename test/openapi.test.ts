@@ -5,7 +5,7 @@ import { validate, compileErrors } from "@readme/openapi-parser";
 import Ajv2020 from "ajv/dist/2020.js";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { app } from "../src/edge/app";
-import { admin, announce, call, client, fetchWithEnv, publish, unique } from "./helpers";
+import { admin, announce, call, client, clientWithEnv, expectLogged, fetchWithEnv, publish, unique } from "./helpers";
 import { closeAllLive, liveEventStreamRequest, liveUpgrade, adoptEventStream, adoptSocket } from "./live-helpers";
 
 type Operation = { responses: Record<string, { content?: Record<string, { schema: object }> }> };
@@ -143,7 +143,8 @@ type Case = [route: string, status: number, what: string, request: () => Promise
 
 const cases: Case[] = [
   ["GET /health", 200, "alive", () => call("/health")],
-  ["GET /health", 500, "invalid configuration", () => fetchWithEnv({ PENDING_LIMIT: "many" }, "/health")],
+  ["GET /health", 500, "invalid configuration", () =>
+    expectLogged(/PENDING_LIMIT must be a positive integer/, () => fetchWithEnv({ PENDING_LIMIT: "many" }, "/health"))],
   ["GET /openapi.json", 200, "the document", () => call("/openapi.json")],
   ["GET /docs", 200, "the reference page", () => call("/docs")],
 
@@ -162,6 +163,11 @@ const cases: Case[] = [
   ["GET /v1/inbox", 400, "an invalid limit", () => client(unique("oa-user"), "/v1/inbox?limit=0&since=x")],
   ["GET /v1/inbox", 401, "no token", () => call("/v1/inbox")],
   ["GET /v1/inbox", 403, "another region than the token's", () => client(unique("oa-user"), "/v1/inbox?region=sh", { region: "bj" })],
+  ["GET /v1/inbox", 429, "over the rate limit", async () => {
+    const user = unique("oa-limited");
+    await clientWithEnv({ CLIENT_RATE_LIMIT: 1 }, user, "/v1/inbox");
+    return clientWithEnv({ CLIENT_RATE_LIMIT: 1 }, user, "/v1/inbox");
+  }],
   ["GET /v1/inbox", 503, "no CLIENT_JWT_SECRET", () => fetchWithEnv({ CLIENT_JWT_SECRET: undefined }, "/v1/inbox")],
 
   ["GET /v1/inbox/live", 101, "a WebSocket", async () => {

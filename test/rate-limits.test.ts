@@ -3,7 +3,7 @@
 // it: 429 problem with Retry-After and CORS, nothing changed, other users
 // unaffected; socket frames count too and an over-limit frame is ignored.
 import { afterEach, describe, expect, it } from "vitest";
-import { clientToken, fetchWithEnv, publish, unique, userView } from "./helpers";
+import { clientWithEnv, publish, unique, userView } from "./helpers";
 import { closeAllLive, openSocket } from "./live-helpers";
 
 /**
@@ -24,12 +24,11 @@ async function inOneWindow(scenario: () => Promise<void>) {
 }
 
 const LIMIT = 3;
-const limited = async (userId: string, path: string, init: RequestInit = {}) => {
-  const headers = new Headers(init.headers);
-  headers.set("Authorization", `Bearer ${await clientToken({ sub: userId })}`);
-  headers.set("Origin", "https://app.example");
-  return fetchWithEnv({ CLIENT_RATE_LIMIT: LIMIT }, path, { ...init, headers });
-};
+const limited = (userId: string, path: string, init: RequestInit = {}) =>
+  clientWithEnv({ CLIENT_RATE_LIMIT: LIMIT }, userId, path, {
+    ...init,
+    headers: { ...Object.fromEntries(new Headers(init.headers)), Origin: "https://app.example" },
+  });
 const ackUpTo = (upTo: number): RequestInit => ({
   method: "POST",
   headers: { "Content-Type": "application/json" },
