@@ -3,22 +3,22 @@
 import { env } from "cloudflare:workers";
 import { SignJWT } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { admin, call, client, clientToken, poll, problemOf, publish, unique, userView, fetchWithEnv } from "./helpers";
+import {
+  admin,
+  call,
+  client,
+  clientToken,
+  expectProblem,
+  fetchWithEnv,
+  poll,
+  publish,
+  travel,
+  unique,
+  userView,
+} from "./helpers";
 
 const secret = () => new TextEncoder().encode(env.CLIENT_JWT_SECRET!);
 const nowSeconds = () => Math.floor(Date.now() / 1000);
-
-/** A problem answer with exactly the contract's fields and the given status. */
-async function expectProblem(res: Response, status: number) {
-  expect(res.status).toBe(status);
-  const body = await problemOf(res);
-  expect(Object.keys(body).sort()).toEqual(["detail", "status", "title", "type"]);
-  expect(body.status).toBe(status);
-  expect(typeof body.type).toBe("string");
-  expect(typeof body.title).toBe("string");
-  expect(typeof body.detail).toBe("string");
-  return body;
-}
 
 function base64Url(value: unknown) {
   return btoa(JSON.stringify(value)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
@@ -400,8 +400,7 @@ describe("tokens already verified once (kept to spare the HMAC)", () => {
     const token = await clientToken({ sub: user }, { expiresIn: "1m" });
     const headers = { Authorization: `Bearer ${token}` };
     expect((await call("/v1/inbox", { headers })).status).toBe(200);
-    vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(Date.now() + 61_000);
+    travel(61_000);
     expect((await call("/v1/inbox", { headers })).status).toBe(401);
   });
 

@@ -1,11 +1,21 @@
 // Shared by every test file: requests to the real Worker (exports.default),
-// signed the way a publisher's backend would sign them (jose).
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+// signed the way a publisher's backend would sign them (jose); publishing and
+// polling through it; problem answers; the objects' storage; the clock.
+import {
+  createExecutionContext,
+  evictDurableObject,
+  runDurableObjectAlarm,
+  waitOnExecutionContext,
+  type DurableObjectEvictionOptions,
+} from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { SignJWT } from "jose";
 import { expect, vi } from "vitest";
 import type { Env } from "../src/config";
 import worker from "../src/index";
+import type { Announcement, PersonalMessage } from "../src/shared/schema";
+
+// ---- HTTP ---------------------------------------------------------------------------
 
 const BASE = "http://postbox.test";
 
@@ -13,6 +23,9 @@ const BASE = "http://postbox.test";
 export function unique(prefix: string) {
   return `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
 }
+
+/** from, from + 1, … to: the ids or seqs a test expects, with no gap. */
+export const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 export async function clientToken(
   claims: { sub: string; region?: string } & Record<string, unknown>,
@@ -90,10 +103,28 @@ export async function client(
   return call(path, withJson({ ...rest, headers }));
 }
 
+// ---- publishing ---------------------------------------------------------------------
+
+export type PublishAnswer = { seq: number; createdAt: string; evicted: number };
+
 export async function publish(userId: string, message: Record<string, unknown> = { body: "hello" }) {
   const res = await admin(messagesPath(userId), { method: "POST", json: message });
   if (res.status !== 201) throw new Error(`publish answered ${res.status}: ${await res.text()}`);
-  return (await res.json()) as { seq: number; createdAt: string; evicted: number };
+  return (await res.json()) as PublishAnswer;
+}
+
+/** Publishes `count` messages (bodies m1, m2, …) one after the other; the answers in order. */
+export async function publishMany(userId: string, count: number) {
+  const answers: PublishAnswer[] = [];
+  for (let i = 1; i <= count; i++) answers.push(await publish(userId, { body: `m${i}` }));
+  return answers;
+}
+
+/** A new user with `count` messages published (bodies m1 … m<count>). */
+export async function userWithMessages(count: number, prefix = "u") {
+  const userId = unique(prefix);
+  await publishMany(userId, count);
+  return userId;
 }
 
 export async function announce(regions: string[], message: Record<string, unknown> = { body: "news" }) {
@@ -102,9 +133,53 @@ export async function announce(regions: string[], message: Record<string, unknow
   return (await res.json()) as { ids: Record<string, number>; createdAt: string };
 }
 
+/** Announces `count` times in one region (bodies news 1, news 2, …) one after the other; the ids in order. */
+export async function announceMany(region: string, count: number) {
+  const ids: number[] = [];
+  for (let i = 1; i <= count; i++) ids.push((await announce([region], { body: `news ${i}` })).ids[region]!);
+  return ids;
+}
+
+/** Publishes `count` announcements straight through the region object's RPC method, 200 at a time (fast seeding). */
+export async function seedAnnouncements(region: string, count: number, createdAt = new Date().toISOString()) {
+  const stub = regionStub(region);
+  const ids: number[] = [];
+  for (let start = 0; start < count; start += 200) {
+    const batch = Array.from({ length: Math.min(200, count - start) }, (_, i) =>
+      stub.publish(region, { body: `seed ${start + i + 1}` }, createdAt),
+    );
+    ids.push(...(await Promise.all(batch)));
+  }
+  return ids;
+}
+
+/** Stores the user's region (null clears it) with PUT /admin/v1/users/{userId}/region. */
+export async function setRegion(userId: string, region: string | null) {
+  const res = await admin(`/admin/v1/users/${encodeURIComponent(userId)}/region`, { method: "PUT", json: { region } });
+  if (res.status !== 200) throw new Error(`PUT region answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as { userId: string; region: string | null };
+}
+
+export type RegionLogAnswer = {
+  region: string;
+  epoch: string;
+  head: number;
+  oldest: number | null;
+  announcements: Announcement[];
+};
+
+/** The region's log as the publisher reads it (`query` with its leading "?"). */
+export async function regionLog(region: string, query = "") {
+  const res = await admin(`/admin/v1/regions/${encodeURIComponent(region)}/announcements${query}`);
+  if (res.status !== 200) throw new Error(`region log answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as RegionLogAnswer;
+}
+
+// ---- polling ------------------------------------------------------------------------
+
 export type InboxAnswer = {
-  personal: { seq: number; title?: string; body: string; data?: Record<string, unknown>; createdAt: string }[];
-  announcements: { id: number; region: string; title?: string; body: string; createdAt: string }[];
+  personal: PersonalMessage[];
+  announcements: Announcement[];
   region: string | null;
   cursor: number | null;
   epoch: string | null;
@@ -135,6 +210,25 @@ export async function poll(userId: string, query = "", init: { region?: string }
   return (await res.json()) as InboxAnswer;
 }
 
+export type UnreadAnswer = { count: number; messages: PersonalMessage[] };
+
+/** GET /v1/inbox/unread (`query` with its leading "?"). */
+export async function unreadOf(userId: string, query = "") {
+  const res = await client(userId, `/v1/inbox/unread${query}`);
+  if (res.status !== 200) throw new Error(`unread answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as UnreadAnswer;
+}
+
+/** POST /v1/inbox/ack {upTo}; the raw answer, so that invalid values can be sent and checked. */
+export function ackUpTo(userId: string, upTo: unknown) {
+  return client(userId, "/v1/inbox/ack", { method: "POST", json: { upTo } });
+}
+
+/** POST /v1/inbox/read with the receipt as given ({seqs} or {upTo}); the raw answer. */
+export function markRead(userId: string, receipt: unknown) {
+  return client(userId, "/v1/inbox/read", { method: "POST", json: receipt });
+}
+
 export async function userView(userId: string) {
   const res = await admin(`/admin/v1/users/${encodeURIComponent(userId)}`);
   return (await res.json()) as {
@@ -145,6 +239,8 @@ export async function userView(userId: string) {
     cursors: Record<string, number>;
   };
 }
+
+// ---- problems -----------------------------------------------------------------------
 
 /** Checks a problem+json answer and returns its body. */
 export async function problemOf(res: Response) {
@@ -159,21 +255,19 @@ export async function problemOf(res: Response) {
   };
 }
 
-/** Empties an object's storage, its alarm included, as if it had never run. */
-export async function wipeStorage(storage: DurableObjectStorage) {
-  await storage.deleteAlarm();
-  await storage.deleteAll();
-}
-
 type Problem = Awaited<ReturnType<typeof problemOf>>;
 
-/** A problem answer with the given status, the contract's fields and no stack trace. */
+/**
+ * A problem answer with the given status, the contract's fields and no stack trace;
+ * `errors` only on a 400 (the contract has it for validation failures alone).
+ */
 export async function expectProblem(res: Response, status: number): Promise<Problem> {
   expect(res.status).toBe(status);
   const text = await res.clone().text();
   expect(text).not.toMatch(/\n\s+at\s/);
   expect(text).not.toMatch(/\.(ts|js):\d+/);
   const body = await problemOf(res);
+  if (status !== 400) expect(body.errors, "errors on a non-validation problem").toBeUndefined();
   const keys = Object.keys(body).sort();
   expect(keys).toEqual(
     body.errors === undefined ? ["detail", "status", "title", "type"] : ["detail", "errors", "status", "title", "type"],
@@ -200,3 +294,46 @@ export async function expectInvalid(res: Response, ...paths: string[]) {
   expect(body.errors!.map((error) => error.path).sort()).toEqual([...paths].sort());
   return body;
 }
+
+// ---- storage ------------------------------------------------------------------------
+
+export const userStub = (userId: string) => env.USERS.getByName(userId);
+export const regionStub = (regionId: string) => env.REGIONS.getByName(regionId);
+
+/** Tears down the user's object (its memory lost, its storage kept); `{ webSockets: "hibernate" }` keeps its sockets. */
+export function evictUser(userId: string, options?: DurableObjectEvictionOptions) {
+  return evictDurableObject(userStub(userId), options);
+}
+
+export function evictRegion(regionId: string) {
+  return evictDurableObject(regionStub(regionId));
+}
+
+/** Runs the user's object's alarm now, if one is set (false when none is). */
+export function runUserAlarm(userId: string) {
+  return runDurableObjectAlarm(userStub(userId));
+}
+
+/** Empties an object's storage, its alarm included, as if it had never run. */
+export async function wipeStorage(storage: DurableObjectStorage) {
+  await storage.deleteAlarm();
+  await storage.deleteAll();
+}
+
+// ---- clock --------------------------------------------------------------------------
+
+/**
+ * Fakes Date, inside the Durable Objects too (they run in this isolate), and stops
+ * it at `at`; returns `at`. A file that uses it restores the clock in afterEach.
+ */
+export function freezeTime(at = Date.now()) {
+  vi.useFakeTimers({ toFake: ["Date"] });
+  vi.setSystemTime(at);
+  return at;
+}
+
+/** Moves the clock forward by `ms` and stops it there. */
+export const travel = (ms: number) => freezeTime(Date.now() + ms);
+
+/** A whole second `ms` ahead of the real clock: an alarm aimed from it never lands in the real past (where it would fire by itself). */
+export const aheadOfNow = (ms = 60_000) => Math.ceil(Date.now() / 1000) * 1000 + ms;

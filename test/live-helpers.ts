@@ -4,7 +4,8 @@
 // `closeAllLive` (run after each test) closes whatever a test left open.
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
-import { call, clientToken, type InboxAnswer } from "./helpers";
+import type { Env } from "../src/config";
+import { call, clientToken, fetchWithEnv, type InboxAnswer } from "./helpers";
 
 // ---- waiting ------------------------------------------------------------------
 
@@ -44,9 +45,6 @@ export const personalSeqs = (frames: Frame[]) =>
 export const announcementIds = (frames: Frame[]) =>
   frames.filter((f): f is AnnouncementFrame => f.type === "announcement").map((f) => f.message.id);
 
-/** 1, 2, … n (or from..to): the ids or seqs a test expects, with no gap. */
-export const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
-
 // ---- opening a live connection ----------------------------------------------------
 
 export type LiveOptions = {
@@ -58,6 +56,8 @@ export type LiveOptions = {
   tokenInQuery?: boolean;
   /** Extra request headers. */
   headers?: Record<string, string>;
+  /** Run the Worker with these settings instead of the test environment's. */
+  env?: Partial<Env>;
 };
 
 async function liveRequest(userId: string, options: LiveOptions, kind: Record<string, string>) {
@@ -66,7 +66,7 @@ async function liveRequest(userId: string, options: LiveOptions, kind: Record<st
   const headers: Record<string, string> = { ...kind, ...options.headers };
   if (options.tokenInQuery) path += `${path.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`;
   else headers.Authorization = `Bearer ${token}`;
-  return call(path, { headers });
+  return options.env ? fetchWithEnv(options.env, path, { headers }) : call(path, { headers });
 }
 
 const opened = new Set<{ close(): Promise<void> | void }>();
@@ -188,7 +188,19 @@ export async function openSocket(userId: string, options: LiveOptions = {}, labe
   return new LiveSocket(res.webSocket, label);
 }
 
-/** Wraps the WebSocket of a 101 answer obtained some other way (e.g. worker.fetch with another env). */
+/** Opens a live WebSocket and waits for its catch-up frame: every frame after it is a live one. */
+export async function caughtUpSocket(userId: string, options: LiveOptions = {}, label?: string) {
+  const socket = await openSocket(userId, options, label);
+  await socket.catchup();
+  return socket;
+}
+
+/** The catch-up frame of a newly opened live WebSocket (closed after the test, as every socket). */
+export async function liveCatchup(userId: string, options: LiveOptions = {}) {
+  return (await openSocket(userId, options)).catchup();
+}
+
+/** Wraps the WebSocket of a 101 answer obtained some other way. */
 export function adoptSocket(res: Response, label = "socket") {
   if (res.status !== 101 || !res.webSocket) throw new Error(`expected a 101 with a WebSocket, got ${res.status}`);
   return new LiveSocket(res.webSocket, label);
@@ -282,6 +294,13 @@ export class EventStream {
     return this.events;
   }
 
+  /** Waits for the first event, which must be the catch-up; returns it. */
+  async catchup() {
+    const [first] = await this.waitForEvents(1);
+    if (first!.event !== "catchup") throw new Error(`first event on ${this.label} is not a catchup: ${JSON.stringify(first)}`);
+    return first!;
+  }
+
   /** Waits until some event satisfies `match`; returns the first such event. */
   async waitForEvent(match: (event: SseEvent) => boolean, what: string) {
     await waitFor(() => this.events.some(match), `${what} on ${this.label}`, () => this.events);
@@ -317,6 +336,13 @@ export async function openEventStream(userId: string, options: LiveOptions = {},
   const res = await liveEventStreamRequest(userId, options);
   if (res.status !== 200 || !res.body) throw new Error(`live event stream answered ${res.status}: ${await res.text()}`);
   return new EventStream(res, label);
+}
+
+/** Opens an SSE stream and waits for its catch-up event: every event after it is a live one. */
+export async function caughtUpEventStream(userId: string, options: LiveOptions = {}, label?: string) {
+  const stream = await openEventStream(userId, options, label);
+  await stream.catchup();
+  return stream;
 }
 
 /** Wraps the body of a 200 event-stream answer obtained some other way. */

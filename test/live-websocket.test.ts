@@ -16,6 +16,7 @@ import {
   poll,
   problemOf,
   publish,
+  range,
   unique,
   userView,
 } from "./helpers";
@@ -26,7 +27,6 @@ import {
   liveUpgrade,
   openSocket,
   personalSeqs,
-  range,
   regionFollowers,
   userSocketStates,
   waitFor,
