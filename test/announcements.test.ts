@@ -14,6 +14,7 @@ import {
   problemOf,
   regionLog,
   regionStub,
+  regionWithAnnouncements,
   seedAnnouncements,
   travel,
   unique,
@@ -298,8 +299,7 @@ describe("retention by age (ANNOUNCEMENT_TTL_SECONDS) and the region alarm", () 
   });
 
   it("keeps announcements younger than the TTL and removes only the expired prefix", async () => {
-    const region = unique("r");
-    await announceMany(region, 2);
+    const region = await regionWithAnnouncements(2);
     travel(10 * DAY);
     await announce([region]);
     travel(20 * DAY + 1000); // now 30 d + 1 s after the first two, 20 d + 1 s after the third
@@ -311,8 +311,7 @@ describe("retention by age (ANNOUNCEMENT_TTL_SECONDS) and the region alarm", () 
   });
 
   it("never shows an expired announcement to a read even before the alarm ran", async () => {
-    const region = unique("r");
-    await announceMany(region, 2);
+    const region = await regionWithAnnouncements(2);
     travel(TTL_MS + 1000);
     const log = await regionLog(region);
     expect(log.head).toBe(2);
@@ -321,8 +320,7 @@ describe("retention by age (ANNOUNCEMENT_TTL_SECONDS) and the region alarm", () 
   });
 
   it("never reuses an id after retention removed every row: the next id is head + 1", async () => {
-    const region = unique("r");
-    await announceMany(region, 2);
+    const region = await regionWithAnnouncements(2);
     travel(TTL_MS + 1000);
     await runRegionAlarm(region);
     expect((await regionLog(region)).oldest).toBeNull();

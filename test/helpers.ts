@@ -140,6 +140,13 @@ export async function announceMany(region: string, count: number) {
   return ids;
 }
 
+/** A new region with `count` announcements (ids 1 … count). */
+export async function regionWithAnnouncements(count: number, prefix = "r") {
+  const regionId = unique(prefix);
+  await announceMany(regionId, count);
+  return regionId;
+}
+
 /** Publishes `count` announcements straight through the region object's RPC method, 200 at a time (fast seeding). */
 export async function seedAnnouncements(region: string, count: number, createdAt = new Date().toISOString()) {
   const stub = regionStub(region);
