@@ -8,10 +8,14 @@ import {
   admin,
   announce,
   announceMany,
+  ANNOUNCEMENT_LIMIT,
+  ANNOUNCEMENT_TTL,
+  DAY,
   evictRegion,
   expectInvalid,
   freezeTime,
   problemOf,
+  range,
   regionLog,
   regionStub,
   regionWithAnnouncements,
@@ -20,10 +24,6 @@ import {
   unique,
   type RegionLogAnswer,
 } from "./helpers";
-
-const DAY = 24 * 60 * 60 * 1000;
-const TTL_MS = 2_592_000 * 1000; // ANNOUNCEMENT_TTL_SECONDS default (30 d)
-const LIMIT = 1000; // ANNOUNCEMENT_LIMIT default
 
 /** When the region's object's alarm is set to go off (null: none). */
 function alarmOf(region: string) {
@@ -238,31 +238,31 @@ describe("retention by count (ANNOUNCEMENT_LIMIT)", () => {
   it("drops the oldest announcement once more than ANNOUNCEMENT_LIMIT are published, and oldest moves", async () => {
     const region = unique("r");
     // Through the HTTP route, in parallel chunks.
-    for (let start = 0; start < LIMIT; start += 100) {
+    for (let start = 0; start < ANNOUNCEMENT_LIMIT; start += 100) {
       await Promise.all(Array.from({ length: 100 }, () => announce([region])));
     }
     let log = await regionLog(region, "?limit=1");
-    expect([log.head, log.oldest]).toEqual([LIMIT, 1]);
+    expect([log.head, log.oldest]).toEqual([ANNOUNCEMENT_LIMIT, 1]);
     expect(log.announcements.map((a) => a.id)).toEqual([1]);
 
-    expect((await announce([region])).ids).toEqual({ [region]: LIMIT + 1 });
+    expect((await announce([region])).ids).toEqual({ [region]: ANNOUNCEMENT_LIMIT + 1 });
     log = await regionLog(region, "?limit=1");
-    expect([log.head, log.oldest]).toEqual([LIMIT + 1, 2]);
+    expect([log.head, log.oldest]).toEqual([ANNOUNCEMENT_LIMIT + 1, 2]);
     expect(log.announcements.map((a) => a.id)).toEqual([2]);
 
     await announceMany(region, 2);
     log = await regionLog(region, "?limit=2");
-    expect([log.head, log.oldest]).toEqual([LIMIT + 3, 4]);
+    expect([log.head, log.oldest]).toEqual([ANNOUNCEMENT_LIMIT + 3, 4]);
     expect(log.announcements.map((a) => a.id)).toEqual([4, 5]);
-    const tail = await regionLog(region, `?since=${LIMIT}`);
-    expect(tail.announcements.map((a) => a.id)).toEqual([LIMIT + 1, LIMIT + 2, LIMIT + 3]);
+    const tail = await regionLog(region, `?since=${ANNOUNCEMENT_LIMIT}`);
+    expect(tail.announcements.map((a) => a.id)).toEqual(range(ANNOUNCEMENT_LIMIT + 1, ANNOUNCEMENT_LIMIT + 3));
   });
 
   it("keeps exactly ANNOUNCEMENT_LIMIT announcements after a large burst", async () => {
     const region = unique("r");
-    await seedAnnouncements(region, LIMIT + 250);
+    await seedAnnouncements(region, ANNOUNCEMENT_LIMIT + 250);
     const log = await regionLog(region, "?limit=500");
-    expect(log.head).toBe(LIMIT + 250);
+    expect(log.head).toBe(ANNOUNCEMENT_LIMIT + 250);
     expect(log.oldest).toBe(251);
     expect(log.announcements[0]!.id).toBe(251);
     // Count what is retained by paging through it.
@@ -274,7 +274,7 @@ describe("retention by count (ANNOUNCEMENT_LIMIT)", () => {
       retained += page.announcements.length;
       since = page.announcements.at(-1)!.id;
     }
-    expect(retained).toBe(LIMIT);
+    expect(retained).toBe(ANNOUNCEMENT_LIMIT);
   });
 });
 
@@ -283,7 +283,7 @@ describe("retention by age (ANNOUNCEMENT_TTL_SECONDS) and the region alarm", () 
     const region = unique("r");
     const stub = regionStub(region);
     await announceMany(region, 3);
-    travel(TTL_MS + 1000);
+    travel(ANNOUNCEMENT_TTL + 1000);
     expect(await runRegionAlarm(region)).toBe(true);
     // Checked inside the object, so no later read can be what removed them.
     const rows = await runInDurableObject(stub, (_instance, state) =>
@@ -312,7 +312,7 @@ describe("retention by age (ANNOUNCEMENT_TTL_SECONDS) and the region alarm", () 
 
   it("never shows an expired announcement to a read even before the alarm ran", async () => {
     const region = await regionWithAnnouncements(2);
-    travel(TTL_MS + 1000);
+    travel(ANNOUNCEMENT_TTL + 1000);
     const log = await regionLog(region);
     expect(log.head).toBe(2);
     expect(log.oldest).toBeNull();
@@ -321,7 +321,7 @@ describe("retention by age (ANNOUNCEMENT_TTL_SECONDS) and the region alarm", () 
 
   it("never reuses an id after retention removed every row: the next id is head + 1", async () => {
     const region = await regionWithAnnouncements(2);
-    travel(TTL_MS + 1000);
+    travel(ANNOUNCEMENT_TTL + 1000);
     await runRegionAlarm(region);
     expect((await regionLog(region)).oldest).toBeNull();
     expect((await announce([region])).ids).toEqual({ [region]: 3 });
@@ -336,19 +336,19 @@ describe("retention by age (ANNOUNCEMENT_TTL_SECONDS) and the region alarm", () 
     await announce([region]);
     vi.setSystemTime(t0 + DAY);
     await announce([region]);
-    expect(await alarmOf(region)).toBe(t0 + TTL_MS);
+    expect(await alarmOf(region)).toBe(t0 + ANNOUNCEMENT_TTL);
   });
 
   it("removes nothing when the alarm runs early, and stays scheduled", async () => {
     const region = unique("r");
     const t0 = freezeTime();
     await announceMany(region, 2);
-    vi.setSystemTime(t0 + TTL_MS - 1000);
+    vi.setSystemTime(t0 + ANNOUNCEMENT_TTL - 1000);
     expect(await runRegionAlarm(region)).toBe(true);
     const log = await regionLog(region);
     expect([log.head, log.oldest]).toEqual([2, 1]);
     expect(log.announcements.map((a) => a.id)).toEqual([1, 2]);
-    expect(await alarmOf(region)).toBe(t0 + TTL_MS);
+    expect(await alarmOf(region)).toBe(t0 + ANNOUNCEMENT_TTL);
   });
 
   it("is idempotent: running the alarm twice removes what expired once and nothing more", async () => {
@@ -357,16 +357,16 @@ describe("retention by age (ANNOUNCEMENT_TTL_SECONDS) and the region alarm", () 
     await announceMany(region, 2);
     vi.setSystemTime(t0 + 10 * DAY);
     await announce([region]);
-    vi.setSystemTime(t0 + TTL_MS + 1000);
+    vi.setSystemTime(t0 + ANNOUNCEMENT_TTL + 1000);
 
     expect(await runRegionAlarm(region)).toBe(true);
     const afterFirst = await regionLog(region);
     expect([afterFirst.head, afterFirst.oldest]).toEqual([3, 3]);
-    expect(await alarmOf(region)).toBe(t0 + 10 * DAY + TTL_MS);
+    expect(await alarmOf(region)).toBe(t0 + 10 * DAY + ANNOUNCEMENT_TTL);
 
     expect(await runRegionAlarm(region)).toBe(true);
     const afterSecond = await regionLog(region);
     expect(afterSecond).toEqual(afterFirst);
-    expect(await alarmOf(region)).toBe(t0 + 10 * DAY + TTL_MS);
+    expect(await alarmOf(region)).toBe(t0 + 10 * DAY + ANNOUNCEMENT_TTL);
   });
 });

@@ -11,6 +11,7 @@ import {
   freezeTime,
   markRead,
   messagesPath,
+  PENDING_TTL,
   poll,
   publish,
   range,
@@ -187,9 +188,9 @@ describe("after an eviction", () => {
     await publish(user);
     await evictUser(user);
     const view = await userView(user);
-    expect(view.pending.expiresAt).toBe(new Date(t0 + 604_800_000).toISOString());
+    expect(view.pending.expiresAt).toBe(new Date(t0 + PENDING_TTL).toISOString());
 
-    vi.setSystemTime(t0 + 604_800_000);
+    vi.setSystemTime(t0 + PENDING_TTL);
     await evictUser(user);
     expect(await runUserAlarm(user)).toBe(true);
     expect((await userView(user)).pending.count).toBe(0);

@@ -7,22 +7,22 @@ import {
   ackUpTo,
   admin,
   aheadOfNow,
+  DAY,
   freezeTime,
   messagesPath,
+  PENDING_TTL,
   poll,
   publish,
   runUserAlarm,
+  SECOND,
   unique,
+  UNREAD_TTL,
   unreadOf,
   userStub,
   userView,
   userWithMessages,
 } from "./helpers";
 
-const SECOND = 1000;
-const DAY = 24 * 60 * 60 * SECOND;
-const PENDING_TTL = 604_800 * SECOND;
-const UNREAD_TTL = 2_592_000 * SECOND;
 const IDEMPOTENCY_TTL = DAY;
 
 let t0: number;

@@ -327,6 +327,16 @@ export async function wipeStorage(storage: DurableObjectStorage) {
   await storage.deleteAll();
 }
 
+// ---- the contract's defaults (wrangler.toml sets none: the tests run with them) ----------
+
+// Durations in milliseconds, as Date counts them.
+export const SECOND = 1000;
+export const DAY = 24 * 60 * 60 * SECOND;
+export const PENDING_TTL = 7 * DAY;
+export const UNREAD_TTL = 30 * DAY;
+export const ANNOUNCEMENT_TTL = 30 * DAY;
+export const ANNOUNCEMENT_LIMIT = 1000;
+
 // ---- clock --------------------------------------------------------------------------
 
 /**

@@ -6,7 +6,10 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   announce,
   announceMany,
+  ANNOUNCEMENT_LIMIT,
+  ANNOUNCEMENT_TTL,
   client,
+  DAY,
   EMPTY_ANSWER,
   evictRegion,
   expectInvalid,
@@ -26,10 +29,6 @@ import {
   wipeStorage,
   type InboxAnswer,
 } from "./helpers";
-
-const DAY = 24 * 60 * 60 * 1000;
-const TTL_MS = 2_592_000 * 1000; // ANNOUNCEMENT_TTL_SECONDS default (30 d)
-const LIMIT = 1000; // ANNOUNCEMENT_LIMIT default
 
 const ids = (answer: InboxAnswer) => answer.announcements.map((a) => a.id);
 
@@ -337,7 +336,7 @@ describe("GET /v1/inbox: gap", () => {
     await announceMany(region, 3);
     vi.setSystemTime(t0 + 10 * DAY);
     await announceMany(region, 2);
-    vi.setSystemTime(t0 + TTL_MS + 1000); // 1, 2, 3 expired; 4, 5 retained
+    vi.setSystemTime(t0 + ANNOUNCEMENT_TTL + 1000); // 1, 2, 3 expired; 4, 5 retained
     const answer = await poll(userId, `?region=${region}`);
     expect([ids(answer), answer.cursor, answer.gap, answer.reset]).toEqual([[4, 5], 5, true, false]);
   });
@@ -347,7 +346,7 @@ describe("GET /v1/inbox: gap", () => {
     freezeTime();
     const userId = await userAtHead(region); // cursor 0
     await announceMany(region, 3);
-    travel(TTL_MS + 1000);
+    travel(ANNOUNCEMENT_TTL + 1000);
     const answer = await poll(userId, `?region=${region}`);
     expect([ids(answer), answer.cursor, answer.gap, answer.more]).toEqual([[], 3, true, false]);
     // The cursor now stands at the head: the next poll has no gap.
@@ -357,7 +356,7 @@ describe("GET /v1/inbox: gap", () => {
 
   it("is true for since=0 after id 1 was dropped by count retention, and false from the oldest retained on", async () => {
     const region = unique("r");
-    await seedAnnouncements(region, LIMIT + 1); // id 1 dropped, 2 .. 1001 retained
+    await seedAnnouncements(region, ANNOUNCEMENT_LIMIT + 1); // id 1 dropped, 2 .. 1001 retained
     expect((await regionLog(region)).oldest).toBe(2);
     const zero = await poll(unique("u"), `?region=${region}&since=0&limit=2`);
     expect([ids(zero), zero.cursor, zero.gap, zero.more]).toEqual([[2, 3], 3, true, true]);
@@ -367,18 +366,18 @@ describe("GET /v1/inbox: gap", () => {
 
   it("is true after a reset when id 1 is no longer retained", async () => {
     const region = unique("r");
-    await seedAnnouncements(region, LIMIT + 2); // 1 and 2 dropped
+    await seedAnnouncements(region, ANNOUNCEMENT_LIMIT + 2); // 1 and 2 dropped
     const answer = await poll(unique("u"), `?region=${region}&since=5&epoch=gone&limit=1`);
     expect([ids(answer), answer.cursor, answer.reset, answer.gap]).toEqual([[3], 3, true, true]);
   });
 
   it("is false when nothing after the cursor was dropped, also while older ids were", async () => {
     const region = unique("r");
-    await seedAnnouncements(region, LIMIT + 3); // 1 .. 3 dropped
+    await seedAnnouncements(region, ANNOUNCEMENT_LIMIT + 3); // 1 .. 3 dropped
     const userId = await userAtHead(region);
     await announceMany(region, 2);
     const stored = await poll(userId, `?region=${region}`);
-    expect([ids(stored), stored.gap]).toEqual([[LIMIT + 4, LIMIT + 5], false]);
+    expect([ids(stored), stored.gap]).toEqual([[ANNOUNCEMENT_LIMIT + 4, ANNOUNCEMENT_LIMIT + 5], false]);
     // The cursor just before the oldest retained id: nothing in between is missing.
     const { oldest } = await regionLog(region);
     expect(oldest).toBe(6); // 1 .. 5 dropped now

@@ -11,6 +11,7 @@ import { userSchema } from "../src/user/schema";
 import {
   admin,
   announce,
+  DAY,
   evictRegion,
   evictUser,
   messagesPath,
@@ -18,6 +19,7 @@ import {
   publish,
   regionLog,
   regionStub,
+  SECOND,
   unique,
   unreadOf,
   userStub,
@@ -27,8 +29,7 @@ import {
 import { writeLegacyInbox, writeLegacyRegion } from "./legacy-storage";
 import { regionFollowers } from "./live-helpers";
 
-const HOUR = 60 * 60 * 1000;
-const DAY = 24 * HOUR;
+const HOUR = 60 * 60 * SECOND;
 
 function versionIn(storage: DurableObjectStorage) {
   return storage.sql.exec<{ version: number }>("SELECT version FROM schema_version").one().version;

@@ -7,6 +7,7 @@ import {
   admin,
   adminText,
   aheadOfNow,
+  DAY,
   expectInvalid,
   expectProblem,
   freezeTime,
@@ -19,8 +20,6 @@ import {
   userView,
   type PublishAnswer,
 } from "./helpers";
-
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** A publish with an Idempotency-Key; the raw Response, so status and body can both be checked. */
 function publishWithKey(userId: string, key: string, message: Record<string, unknown>) {
@@ -394,32 +393,32 @@ describe("Idempotency-Key", () => {
     const first = (await (await publishWithKey(user, "daily", { body: "b" })).json()) as PublishAnswer;
     expect(first).toStrictEqual({ seq: 1, createdAt: new Date(t0).toISOString(), evicted: 0 });
 
-    vi.setSystemTime(t0 + DAY_MS - 1000);
+    vi.setSystemTime(t0 + DAY - 1000);
     const within = await publishWithKey(user, "daily", { body: "b" });
     expect(within.status).toBe(201);
     expect(await within.json()).toStrictEqual(first);
     expect((await userView(user)).pending.count).toBe(1);
 
-    vi.setSystemTime(t0 + DAY_MS + 1000);
+    vi.setSystemTime(t0 + DAY + 1000);
     const later = await publishWithKey(user, "daily", { body: "b" });
     expect(later.status).toBe(201);
     expect(await later.json()).toStrictEqual({
       seq: 2,
-      createdAt: new Date(t0 + DAY_MS + 1000).toISOString(),
+      createdAt: new Date(t0 + DAY + 1000).toISOString(),
       evicted: 0,
     });
     expect((await userView(user)).pending.count).toBe(2);
 
     // From then on the key answers its new result.
     const repeat = await publishWithKey(user, "daily", { body: "b" });
-    expect(await repeat.json()).toStrictEqual({ seq: 2, createdAt: new Date(t0 + DAY_MS + 1000).toISOString(), evicted: 0 });
+    expect(await repeat.json()).toStrictEqual({ seq: 2, createdAt: new Date(t0 + DAY + 1000).toISOString(), evicted: 0 });
   });
 
   it("after 24 h the same key with a different body publishes instead of answering 422", async () => {
     const user = unique("u");
     const t0 = freezeTime(aheadOfNow());
     expect((await publishWithKey(user, "k", { body: "first" })).status).toBe(201);
-    vi.setSystemTime(t0 + DAY_MS + 1000);
+    vi.setSystemTime(t0 + DAY + 1000);
     const res = await publishWithKey(user, "k", { body: "second" });
     expect(res.status).toBe(201);
     expect(((await res.json()) as PublishAnswer).seq).toBe(2);
