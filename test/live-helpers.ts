@@ -60,6 +60,11 @@ export type LiveOptions = {
   env?: Partial<Env>;
 };
 
+/** The live route with exactly these headers (the caller supplies any credentials). */
+export function fetchLive(headers: Record<string, string>, query = "") {
+  return call(`/v1/inbox/live${query}`, { headers });
+}
+
 async function liveRequest(userId: string, options: LiveOptions, kind: Record<string, string>) {
   const token = await clientToken({ sub: userId, ...(options.region !== undefined && { region: options.region }) });
   let path = `/v1/inbox/live${options.query ?? ""}`;
@@ -368,4 +373,9 @@ export function regionFollowers(regionId: string) {
       .toArray()
       .map((row) => row.user),
   );
+}
+
+/** Waits until the region's followers table no longer lists the user (its last live connection there closed). */
+export function untilUnfollowed(regionId: string, userId: string) {
+  return waitFor(async () => !(await regionFollowers(regionId)).includes(userId), `${userId} to leave the followers of ${regionId}`);
 }
