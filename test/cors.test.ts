@@ -3,7 +3,7 @@
 // Retry-After; with CORS_ORIGINS a list, only listed origins are echoed.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { admin, call, client, clientToken, publish, unique, fetchWithEnv } from "./helpers";
+import { admin, call, client, clientText, clientToken, fetchWithEnv, publish, unique } from "./helpers";
 
 const ORIGIN = "https://app.example";
 
@@ -145,19 +145,16 @@ describe("client answers carry CORS headers", () => {
   });
 
   it("a 415 on a client route carries Allow-Origin *", async () => {
-    const res = await client(unique("cors-415"), "/v1/inbox/ack", {
-      method: "POST",
-      body: '{"upTo":1}',
-      headers: { Origin: ORIGIN, "Content-Type": "text/plain" },
+    const res = await clientText(unique("cors-415"), "/v1/inbox/ack", "POST", '{"upTo":1}', {
+      Origin: ORIGIN,
+      "Content-Type": "text/plain",
     });
     expectClientCors(res, 415);
   });
 
   it("a 413 on a client route carries Allow-Origin *", async () => {
-    const res = await client(unique("cors-413"), "/v1/inbox/ack", {
-      method: "POST",
-      body: JSON.stringify({ upTo: 1, pad: "x".repeat(9000) }),
-      headers: { Origin: ORIGIN, "Content-Type": "application/json" },
+    const res = await clientText(unique("cors-413"), "/v1/inbox/ack", "POST", JSON.stringify({ upTo: 1, pad: "x".repeat(9000) }), {
+      Origin: ORIGIN,
     });
     expectClientCors(res, 413);
   });

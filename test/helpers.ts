@@ -103,6 +103,11 @@ export async function client(
   return call(path, withJson({ ...rest, headers }));
 }
 
+/** A client request whose body is exactly `text` (sent as JSON unless `headers` name another Content-Type). */
+export function clientText(userId: string, path: string, method: string, text: string, headers: Record<string, string> = {}) {
+  return client(userId, path, { method, body: text, headers: { "Content-Type": "application/json", ...headers } });
+}
+
 // ---- publishing ---------------------------------------------------------------------
 
 export type PublishAnswer = { seq: number; createdAt: string; evicted: number };
