@@ -18,6 +18,7 @@ import {
   unique,
   unreadOf,
   userView,
+  userWithMessages,
   type PublishAnswer,
 } from "./helpers";
 
@@ -179,8 +180,7 @@ describe("the pending limit (100)", () => {
   });
 
   it("each publish beyond the limit evicts exactly one more", async () => {
-    const user = unique("u");
-    await publishMany(user, 100);
+    const user = await userWithMessages(100);
     const extra = [await publish(user), await publish(user), await publish(user)];
     expect(extra.map((a) => [a.seq, a.evicted])).toEqual([
       [101, 1],
@@ -191,15 +191,13 @@ describe("the pending limit (100)", () => {
   });
 
   it("an eviction is reported once as dropped in the next poll answer, then dropped is 0", async () => {
-    const user = unique("u");
-    await publishMany(user, 101);
+    const user = await userWithMessages(101);
     expect((await poll(user)).dropped).toBe(1);
     expect((await poll(user)).dropped).toBe(0);
   });
 
   it("dropped adds up every eviction since the last answer", async () => {
-    const user = unique("u");
-    await publishMany(user, 100);
+    const user = await userWithMessages(100);
     expect((await poll(user)).dropped).toBe(0);
     await publishMany(user, 3);
     expect((await poll(user)).dropped).toBe(3);
@@ -209,8 +207,7 @@ describe("the pending limit (100)", () => {
   });
 
   it("messages removed by ack leave room: no eviction below the limit", async () => {
-    const user = unique("u");
-    await publishMany(user, 100);
+    const user = await userWithMessages(100);
     const ack = await ackUpTo(user, 1);
     expect(await ack.json()).toEqual({ pending: 99 });
     expect(await publish(user)).toMatchObject({ seq: 101, evicted: 0 });
