@@ -231,6 +231,11 @@ export async function unreadOf(userId: string, query = "") {
   return (await res.json()) as UnreadAnswer;
 }
 
+/** The seqs of the user's unread messages, oldest first (the first 100). */
+export async function unreadSeqs(userId: string) {
+  return (await unreadOf(userId)).messages.map((m) => m.seq);
+}
+
 /** POST /v1/inbox/ack {upTo}; the raw answer, so that invalid values can be sent and checked. */
 export function ackUpTo(userId: string, upTo: unknown) {
   return client(userId, "/v1/inbox/ack", { method: "POST", json: { upTo } });

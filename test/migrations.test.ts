@@ -21,7 +21,7 @@ import {
   regionStub,
   SECOND,
   unique,
-  unreadOf,
+  unreadSeqs,
   userStub,
   userView,
   wipeStorage,
@@ -41,10 +41,6 @@ function tablesIn(storage: DurableObjectStorage) {
     .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT GLOB '_cf_*' ORDER BY name")
     .toArray()
     .map((row) => row.name);
-}
-
-async function unreadSeqs(userId: string) {
-  return (await unreadOf(userId)).messages.map((m) => m.seq);
 }
 
 /** The hash the publish route keys an Idempotency-Key's body by (SHA-256 of the key-sorted JSON). */

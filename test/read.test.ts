@@ -12,6 +12,7 @@ import {
   range,
   unique,
   unreadOf,
+  unreadSeqs,
   userStub,
   userView,
   userWithMessages,
@@ -22,10 +23,6 @@ async function receiptAnswer(userId: string, receipt: unknown) {
   const res = await markRead(userId, receipt);
   expect(res.status).toBe(200);
   return res.json();
-}
-
-async function unreadSeqs(userId: string) {
-  return (await unreadOf(userId)).messages.map((m) => m.seq);
 }
 
 async function pendingSeqs(userId: string) {
