@@ -3,6 +3,7 @@
 // 415 before 413 before 400; and a rejected request changes nothing.
 import { describe, expect, it } from "vitest";
 import {
+  ackUpTo,
   admin,
   announce,
   call,
@@ -11,6 +12,7 @@ import {
   clientToken,
   expectInvalid,
   expectProblem,
+  markRead,
   messagesPath,
   poll,
   publish,
@@ -228,7 +230,7 @@ describe("400 malformed JSON", () => {
 
 describe("400 validation: body fields", () => {
   it('answers 400 naming upTo when "upTo" is the string "3"', async () => {
-    const res = await client(unique("v-ack"), "/v1/inbox/ack", { method: "POST", json: { upTo: "3" } });
+    const res = await ackUpTo(unique("v-ack"), "3");
     await expectInvalid(res, "upTo");
   });
 
@@ -238,7 +240,7 @@ describe("400 validation: body fields", () => {
     ["null", null],
     ["a boolean", true],
   ])("answers 400 naming upTo when it is %s", async (_what, upTo) => {
-    const res = await client(unique("v-ack2"), "/v1/inbox/ack", { method: "POST", json: { upTo } });
+    const res = await ackUpTo(unique("v-ack2"), upTo);
     await expectInvalid(res, "upTo");
   });
 
@@ -344,42 +346,42 @@ describe("400 validation: body fields", () => {
 
 describe("400 validation: read receipts", () => {
   it("answers 400 to a read body with both seqs and upTo", async () => {
-    const res = await client(unique("v-read"), "/v1/inbox/read", { method: "POST", json: { seqs: [1], upTo: 1 } });
+    const res = await markRead(unique("v-read"), { seqs: [1], upTo: 1 });
     const body = await expectProblem(res, 400);
     expect(body.errors?.length).toBeGreaterThan(0);
   });
 
   it("answers 400 to a read body with neither seqs nor upTo", async () => {
-    const res = await client(unique("v-read2"), "/v1/inbox/read", { method: "POST", json: {} });
+    const res = await markRead(unique("v-read2"), {});
     const body = await expectProblem(res, 400);
     expect(body.errors?.length).toBeGreaterThan(0);
   });
 
   it("answers 400 naming seqs when it is empty", async () => {
-    const res = await client(unique("v-read3"), "/v1/inbox/read", { method: "POST", json: { seqs: [] } });
+    const res = await markRead(unique("v-read3"), { seqs: [] });
     await expectInvalid(res, "seqs");
   });
 
   it("answers 400 naming seqs when it has 501 entries", async () => {
     const seqs = Array.from({ length: 501 }, (_, i) => i + 1);
-    const res = await client(unique("v-read4"), "/v1/inbox/read", { method: "POST", json: { seqs } });
+    const res = await markRead(unique("v-read4"), { seqs });
     await expectInvalid(res, "seqs");
   });
 
   it("accepts 500 seqs", async () => {
     const seqs = Array.from({ length: 500 }, (_, i) => i + 1);
-    const res = await client(unique("v-read5"), "/v1/inbox/read", { method: "POST", json: { seqs } });
+    const res = await markRead(unique("v-read5"), { seqs });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ unread: 0 });
   });
 
   it("answers 400 naming the entry when a seq is not a positive integer", async () => {
-    const res = await client(unique("v-read6"), "/v1/inbox/read", { method: "POST", json: { seqs: [1, "2"] } });
+    const res = await markRead(unique("v-read6"), { seqs: [1, "2"] });
     await expectInvalid(res, "seqs.1");
   });
 
   it('answers 400 naming upTo when "upTo" is the string "3"', async () => {
-    const res = await client(unique("v-read7"), "/v1/inbox/read", { method: "POST", json: { upTo: "3" } });
+    const res = await markRead(unique("v-read7"), { upTo: "3" });
     await expectInvalid(res, "upTo");
   });
 });
@@ -579,7 +581,7 @@ describe("a rejected request changes nothing", () => {
 
   it("a 400 ack removes no pending message", async () => {
     const user = await userWithMessages(2, "nc-ack");
-    const res = await client(user, "/v1/inbox/ack", { method: "POST", json: { upTo: "3" } });
+    const res = await ackUpTo(user, "3");
     await expectInvalid(res, "upTo");
     const view = await userView(user);
     expect(view.pending).toMatchObject({ count: 2, oldestSeq: 1, newestSeq: 2 });
@@ -587,7 +589,7 @@ describe("a rejected request changes nothing", () => {
 
   it("a 400 read receipt (both seqs and upTo) removes nothing from unread or pending", async () => {
     const user = await userWithMessages(2, "nc-read");
-    const res = await client(user, "/v1/inbox/read", { method: "POST", json: { seqs: [1, 2], upTo: 2 } });
+    const res = await markRead(user, { seqs: [1, 2], upTo: 2 });
     await expectProblem(res, 400);
     const view = await userView(user);
     expect(view.pending.count).toBe(2);
@@ -596,7 +598,7 @@ describe("a rejected request changes nothing", () => {
 
   it("a 400 read receipt with one invalid seq removes none of the valid ones", async () => {
     const user = await userWithMessages(2, "nc-read2");
-    const res = await client(user, "/v1/inbox/read", { method: "POST", json: { seqs: [1, 0] } });
+    const res = await markRead(user, { seqs: [1, 0] });
     await expectInvalid(res, "seqs.1");
     const view = await userView(user);
     expect(view.pending.count).toBe(2);
