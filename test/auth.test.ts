@@ -20,9 +20,12 @@ import {
 const secret = () => new TextEncoder().encode(env.CLIENT_JWT_SECRET!);
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-function base64Url(value: unknown) {
-  return btoa(JSON.stringify(value)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+/** base64url without padding, as a JWT spells its parts (`text`'s characters taken as bytes). */
+function base64Url(text: string) {
+  return btoa(text).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
+
+const jsonPart = (value: unknown) => base64Url(JSON.stringify(value));
 
 function withBearer(path: string, token: string, init: RequestInit = {}) {
   const headers = new Headers(init.headers);
@@ -101,20 +104,20 @@ describe("client tokens", () => {
   it("answers 401 to a token whose payload was changed after signing", async () => {
     const token = await clientToken({ sub: unique("auth-victim") });
     const [header, , signature] = token.split(".");
-    const forged = `${header}.${base64Url({ sub: unique("auth-attacker"), exp: nowSeconds() + 3600 })}.${signature}`;
+    const forged = `${header}.${jsonPart({ sub: unique("auth-attacker"), exp: nowSeconds() + 3600 })}.${signature}`;
     await expectProblem(await withBearer("/v1/inbox", forged), 401);
   });
 
   it('answers 401 to an unsigned token with alg "none"', async () => {
-    const header = base64Url({ alg: "none", typ: "JWT" });
-    const payload = base64Url({ sub: unique("auth-none"), exp: nowSeconds() + 3600 });
+    const header = jsonPart({ alg: "none", typ: "JWT" });
+    const payload = jsonPart({ sub: unique("auth-none"), exp: nowSeconds() + 3600 });
     await expectProblem(await withBearer("/v1/inbox", `${header}.${payload}.`), 401);
   });
 
   it('answers 401 to a token with alg "none" that carries the HS256 signature of its parts', async () => {
     // Header says none, yet the signature is valid HMAC-SHA256 over header.payload: still not HS256.
-    const header = base64Url({ alg: "none", typ: "JWT" });
-    const payload = base64Url({ sub: unique("auth-none2"), exp: nowSeconds() + 3600 });
+    const header = jsonPart({ alg: "none", typ: "JWT" });
+    const payload = jsonPart({ sub: unique("auth-none2"), exp: nowSeconds() + 3600 });
     const key = await crypto.subtle.importKey("raw", secret(), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
     const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${header}.${payload}`)));
     const signature = btoa(String.fromCharCode(...mac)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
@@ -215,11 +218,10 @@ describe("client tokens", () => {
 
 /** A token over a payload written as raw JSON text (for values JSON.stringify cannot spell, such as 1e400). */
 async function signedRaw(payloadJson: string) {
-  const part = (text: string) => btoa(text).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-  const unsigned = `${part('{"alg":"HS256","typ":"JWT"}')}.${part(payloadJson)}`;
+  const unsigned = `${base64Url('{"alg":"HS256","typ":"JWT"}')}.${base64Url(payloadJson)}`;
   const key = await crypto.subtle.importKey("raw", secret(), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(unsigned)));
-  return `${unsigned}.${part(String.fromCharCode(...mac))}`;
+  return `${unsigned}.${base64Url(String.fromCharCode(...mac))}`;
 }
 
 describe("client tokens: forged spellings and impossible claims", () => {
