@@ -15,10 +15,6 @@ import type { Env } from "../src/config";
 import worker from "../src/index";
 import type { Announcement, PersonalMessage } from "../src/shared/schema";
 
-// ---- HTTP ---------------------------------------------------------------------------
-
-const BASE = "http://postbox.test";
-
 /** A name no other test uses: storage is shared by the tests of one file. */
 export function unique(prefix: string) {
   return `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
@@ -26,6 +22,10 @@ export function unique(prefix: string) {
 
 /** from, from + 1, … to: the ids or seqs a test expects, with no gap. */
 export const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+// ---- HTTP ---------------------------------------------------------------------------
+
+const BASE = "http://postbox.test";
 
 export async function clientToken(
   claims: { sub: string; region?: string } & Record<string, unknown>,
@@ -337,7 +337,7 @@ export async function wipeStorage(storage: DurableObjectStorage) {
   await storage.deleteAll();
 }
 
-// ---- the contract's defaults (wrangler.toml sets none: the tests run with them) ----------
+// ---- the contract's defaults (wrangler.toml sets none: the tests run with them) -----
 
 // Durations in milliseconds, as Date counts them.
 export const SECOND = 1000;

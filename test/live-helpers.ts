@@ -2,10 +2,9 @@
 // SSE stream, collect what arrives, and wait for conditions with a bounded poll
 // (never a fixed sleep). Every socket and stream opened here is remembered, so
 // `closeAllLive` (run after each test) closes whatever a test left open.
-import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import type { Env } from "../src/config";
-import { call, clientToken, fetchWithEnv, type InboxAnswer } from "./helpers";
+import { call, clientToken, fetchWithEnv, regionStub, userStub, type InboxAnswer } from "./helpers";
 
 // ---- waiting ------------------------------------------------------------------
 
@@ -360,14 +359,14 @@ export function adoptEventStream(res: Response, label = "event stream") {
 
 /** readyState of each WebSocket the user's object holds (WebSocket.OPEN is 1). */
 export function userSocketStates(userId: string) {
-  return runInDurableObject(env.USERS.getByName(userId), (_instance, state) =>
+  return runInDurableObject(userStub(userId), (_instance, state) =>
     state.getWebSockets().map((socket) => socket.readyState),
   );
 }
 
 /** The users the region's `followers` table lists. */
 export function regionFollowers(regionId: string) {
-  return runInDurableObject(env.REGIONS.getByName(regionId), (_instance, state) =>
+  return runInDurableObject(regionStub(regionId), (_instance, state) =>
     state.storage.sql
       .exec<{ user: string }>("SELECT user FROM followers ORDER BY user")
       .toArray()
@@ -377,5 +376,8 @@ export function regionFollowers(regionId: string) {
 
 /** Waits until the region's followers table no longer lists the user (its last live connection there closed). */
 export function untilUnfollowed(regionId: string, userId: string) {
-  return waitFor(async () => !(await regionFollowers(regionId)).includes(userId), `${userId} to leave the followers of ${regionId}`);
+  return waitFor(
+    async () => !(await regionFollowers(regionId)).includes(userId),
+    `${userId} to leave the followers of ${regionId}`,
+  );
 }
