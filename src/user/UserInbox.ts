@@ -105,7 +105,7 @@ export class UserInbox extends DurableObject<Env> {
       );
     }
     const { values } = this.state;
-    this.state.save({
+    this.state.update({
       lastSeq: seq,
       pendingCount: values.pendingCount + 1 - evicted,
       unreadCount: values.unreadCount + 1 - evictedUnread,
@@ -139,7 +139,7 @@ export class UserInbox extends DurableObject<Env> {
     if (request.consume && lastSeq !== null) this.removePendingUpTo(lastSeq);
     if (region !== null && window) this.storeCursor(region, window.epoch, window.cursor);
     const dropped = this.state.values.dropped;
-    this.state.save({ dropped: 0 });
+    this.state.update({ dropped: 0 });
     const lists = {
       personal: personal.map((row) => row.message),
       announcements: window?.announcements.map((row) => row.message) ?? [],
@@ -219,7 +219,7 @@ export class UserInbox extends DurableObject<Env> {
     }
     if (window) this.live.sendAnnouncements(socket, connection, window);
     else socket.serializeAttachment(connection);
-    this.state.save({});
+    this.state.flush();
   }
 
   /** Called by a region this user follows, for each new announcement. Answers whether anyone still listens. */
@@ -295,7 +295,7 @@ export class UserInbox extends DurableObject<Env> {
   ack(upTo: number) {
     this.expireDue();
     this.removePendingUpTo(upTo);
-    this.state.save({});
+    this.state.flush();
     return { pending: this.state.values.pendingCount };
   }
 
@@ -304,26 +304,26 @@ export class UserInbox extends DurableObject<Env> {
     this.expireDue();
     this.state.values.pendingCount -= this.sets.removeReceipt("pending", receipt);
     const removed = this.sets.removeReceipt("unread", receipt);
-    this.state.save({ unreadCount: this.state.values.unreadCount - removed });
+    this.state.update({ unreadCount: this.state.values.unreadCount - removed });
     return { unread: this.state.values.unreadCount };
   }
 
   unread(limit: number) {
     this.expireDue();
-    this.state.save({});
+    this.state.flush();
     const messages = this.sets.oldest("unread", limit).map((row) => row.message);
     return jsonWithLists({ messages }, { count: this.state.values.unreadCount });
   }
 
   setRegion(region: string | null) {
-    this.state.save({ region });
+    this.state.update({ region });
     return region;
   }
 
   /** The publisher's view of this user. */
   describe(): Omit<UserView, "userId"> {
     this.expireDue();
-    this.state.save({});
+    this.state.flush();
     const { values } = this.state;
     const bounds = this.sets.pendingBounds();
     const cursors = Object.fromEntries(
@@ -355,7 +355,7 @@ export class UserInbox extends DurableObject<Env> {
   async alarm() {
     this.state.alarmFired();
     this.expireDue();
-    this.state.save({});
+    this.state.flush();
   }
 
   private removePendingUpTo(seq: number) {
