@@ -32,6 +32,7 @@ import { migrate } from "../shared/migrations";
 import { rateLimitDetail, retryAfterSeconds, withinClientLimit } from "../shared/rate-limit";
 import { MeteredSql } from "../shared/sql";
 import { connectionOf, parseEventId, send, type Connection } from "./connection";
+import { Cursors } from "./cursors";
 import { LiveSockets } from "./live";
 import { MessageSets } from "./message-sets";
 import { userSchema } from "./schema";
@@ -58,6 +59,7 @@ export class UserInbox extends DurableObject<Env> {
   private readonly sql: MeteredSql;
   private readonly sets: MessageSets;
   private readonly state: InboxState;
+  private readonly cursors: Cursors;
   private readonly live: LiveSockets;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -66,7 +68,8 @@ export class UserInbox extends DurableObject<Env> {
     migrate(ctx.storage, this.sql, userSchema);
     this.sets = new MessageSets(this.sql);
     this.state = new InboxState(ctx, this.sql);
-    this.live = new LiveSockets(ctx, (region, epoch, cursor) => this.storeCursor(region, epoch, cursor));
+    this.cursors = new Cursors(this.sql);
+    this.live = new LiveSockets(ctx, (region, epoch, cursor) => this.cursors.store(region, epoch, cursor));
     // Answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
   }
@@ -121,7 +124,7 @@ export class UserInbox extends DurableObject<Env> {
   /** The message request, answered as JSON text: pending personal messages plus announcements after the cursor. */
   async poll(request: PollRequest) {
     const region = request.region ?? this.state.values.region;
-    const window = region === null ? null : await this.readRegion(region, this.cursorFor(region, request), request.limit);
+    const window = region === null ? null : await this.readRegion(region, this.cursors.startFor(region, request), request.limit);
     return this.answer(request, region, window);
   }
 
@@ -137,7 +140,7 @@ export class UserInbox extends DurableObject<Env> {
     const personal = rows.slice(0, request.limit);
     const lastSeq = personal.at(-1)?.seq ?? null;
     if (request.consume && lastSeq !== null) this.removePendingUpTo(lastSeq);
-    if (region !== null && window) this.storeCursor(region, window.epoch, window.cursor);
+    if (region !== null && window) this.cursors.store(region, window.epoch, window.cursor);
     const dropped = this.state.values.dropped;
     this.state.update({ dropped: 0 });
     const lists = {
@@ -154,12 +157,6 @@ export class UserInbox extends DurableObject<Env> {
       reset: window?.reset ?? false,
       more: rows.length > request.limit || (window?.more ?? false),
     });
-  }
-
-  /** The client's own cursor, else the stored one; a user with neither starts at the head (null). */
-  private cursorFor(region: string, request: PollRequest): ReadFrom {
-    if (request.since !== undefined) return { since: request.since, epoch: request.epoch };
-    return this.cursorIn(region) ?? null;
   }
 
   /**
@@ -192,7 +189,7 @@ export class UserInbox extends DurableObject<Env> {
     const window = region === null ? null : await this.live.connect(region, () =>
       resumeAt
         ? this.readRegion(region, from, config(this.env).ANNOUNCEMENT_LIMIT, true)
-        : this.readRegion(region, this.cursorFor(region, live), live.limit, true),
+        : this.readRegion(region, this.cursors.startFor(region, live), live.limit, true),
     );
 
     // From here on nothing awaits: what is sent below and what arrives later do not overlap.
@@ -275,23 +272,6 @@ export class UserInbox extends DurableObject<Env> {
     if (this.live.listening(region)) await regionLog.follow(this.userId);
   }
 
-  private cursorIn(region: string) {
-    return this.sql
-      .first<{ since: number; epoch: string }>("SELECT cursor AS since, epoch FROM cursors WHERE region = ?", region);
-  }
-
-  /** Writes only when the cursor changed: a poll with nothing new writes no row. */
-  private storeCursor(region: string, epoch: string, cursor: number) {
-    this.sql.run(
-      `INSERT INTO cursors (region, epoch, cursor) VALUES (?, ?, ?)
-       ON CONFLICT (region) DO UPDATE SET epoch = excluded.epoch, cursor = excluded.cursor
-       WHERE epoch != excluded.epoch OR cursor != excluded.cursor`,
-      region,
-      epoch,
-      cursor,
-    );
-  }
-
   ack(upTo: number) {
     this.expireDue();
     this.removePendingUpTo(upTo);
@@ -326,11 +306,6 @@ export class UserInbox extends DurableObject<Env> {
     this.state.flush();
     const { values } = this.state;
     const bounds = this.sets.pendingBounds();
-    const cursors = Object.fromEntries(
-      this.sql
-        .all<{ region: string; cursor: number }>("SELECT region, cursor FROM cursors ORDER BY region")
-        .map((row) => [row.region, row.cursor]),
-    );
     return {
       region: values.region,
       pending: {
@@ -343,7 +318,7 @@ export class UserInbox extends DurableObject<Env> {
         count: values.unreadCount,
         expiresAt: values.unreadCount > 0 ? isoOrNull(values.unreadExpiresAt) : null,
       },
-      cursors,
+      cursors: this.cursors.byRegion(),
     };
   }
 
