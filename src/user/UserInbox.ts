@@ -33,10 +33,12 @@ import { rateLimitDetail, retryAfterSeconds, withinClientLimit } from "../shared
 import { MeteredSql } from "../shared/sql";
 import { connectionOf, parseEventId, send, type Connection } from "./connection";
 import { Cursors } from "./cursors";
+import { Expiry } from "./expiry";
+import { IdempotencyKeys, type IdempotencyKey } from "./idempotency";
 import { LiveSockets } from "./live";
 import { MessageSets } from "./message-sets";
 import { userSchema } from "./schema";
-import { IDEMPOTENCY_TTL_MS, InboxState } from "./state";
+import { InboxState } from "./state";
 
 export interface PollRequest {
   /** The region named by the token or the request; undefined falls back to the stored one. */
@@ -53,13 +55,13 @@ export interface PollRequest {
 export type LiveRequest = PollRequest & { sse: boolean; lastEventId?: string };
 export const LIVE_HEADER = "X-Postbox-Live";
 
-export type IdempotencyKey = { key: string; bodyHash: string };
-
 export class UserInbox extends DurableObject<Env> {
   private readonly sql: MeteredSql;
   private readonly sets: MessageSets;
   private readonly state: InboxState;
   private readonly cursors: Cursors;
+  private readonly keys: IdempotencyKeys;
+  private readonly expiry: Expiry;
   private readonly live: LiveSockets;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -69,6 +71,11 @@ export class UserInbox extends DurableObject<Env> {
     this.sets = new MessageSets(this.sql);
     this.state = new InboxState(ctx, this.sql);
     this.cursors = new Cursors(this.sql);
+    this.keys = new IdempotencyKeys(this.sql);
+    // Modules read `this.env` at each call rather than keep it: a test gives a running object
+    // other settings (test/config.test.ts).
+    const settings = () => config(this.env);
+    this.expiry = new Expiry(settings, this.sets, this.keys, this.state);
     this.live = new LiveSockets(ctx, (region, epoch, cursor) => this.cursors.store(region, epoch, cursor));
     // Answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
@@ -79,18 +86,15 @@ export class UserInbox extends DurableObject<Env> {
   }
 
   async publish(content: MessageContent, idempotency?: IdempotencyKey): Promise<PublishAnswer | "conflict"> {
-    this.expireDue();
+    this.expiry.clearDue();
     const now = Date.now();
     if (idempotency) {
-      const earlier = this.sql
-        .first<{ body_hash: string; result: string }>(
-          "SELECT body_hash, result FROM idempotency WHERE key = ? AND stored_at > ?",
-          idempotency.key,
-          now - IDEMPOTENCY_TTL_MS,
-        );
-      if (earlier) return earlier.body_hash === idempotency.bodyHash ? JSON.parse(earlier.result) : "conflict";
+      // A repeat writes nothing: what clearDue cleared is written by the next flush, or after a
+      // restart cleared again, its deadline being still past.
+      const earlier = this.keys.earlierAnswer(idempotency, now);
+      if (earlier !== undefined) return earlier;
     }
-    const { PENDING_LIMIT, UNREAD_LIMIT, PENDING_TTL_SECONDS, UNREAD_TTL_SECONDS } = config(this.env);
+    const { PENDING_LIMIT, UNREAD_LIMIT } = config(this.env);
     const seq = this.state.values.lastSeq + 1;
     const createdAt = new Date(now).toISOString();
     const message = JSON.stringify({ seq, ...content, createdAt } satisfies PersonalMessage);
@@ -98,24 +102,14 @@ export class UserInbox extends DurableObject<Env> {
     const evicted = this.sets.removeOldest("pending", this.state.values.pendingCount + 1 - PENDING_LIMIT);
     const evictedUnread = this.sets.removeOldest("unread", this.state.values.unreadCount + 1 - UNREAD_LIMIT);
     const result: PublishAnswer = { seq, createdAt, evicted };
-    if (idempotency) {
-      this.sql.run(
-        "INSERT OR REPLACE INTO idempotency (key, body_hash, result, stored_at) VALUES (?, ?, ?, ?)",
-        idempotency.key,
-        idempotency.bodyHash,
-        JSON.stringify(result),
-        now,
-      );
-    }
+    if (idempotency) this.keys.remember(idempotency, result, now);
     const { values } = this.state;
     this.state.update({
       lastSeq: seq,
       pendingCount: values.pendingCount + 1 - evicted,
       unreadCount: values.unreadCount + 1 - evictedUnread,
       dropped: values.dropped + evicted,
-      pendingExpiresAt: now + PENDING_TTL_SECONDS * 1000,
-      unreadExpiresAt: now + UNREAD_TTL_SECONDS * 1000,
-      idempotencyExpiresAt: values.idempotencyExpiresAt ?? (idempotency ? now + IDEMPOTENCY_TTL_MS : null),
+      ...this.expiry.afterPublish(now, idempotency !== undefined),
     });
     this.live.sendPersonal(seq, message);
     return result;
@@ -133,7 +127,7 @@ export class UserInbox extends DurableObject<Env> {
    * the pending read, consume, the cursor and `dropped` change in one step.
    */
   private answer(request: PollRequest, region: string | null, window: AnnouncementWindow | null) {
-    this.expireDue();
+    this.expiry.clearDue();
     if (request.ack !== undefined) this.removePendingUpTo(request.ack);
     // The set's size is known: an empty set is not read at all.
     const rows = this.state.values.pendingCount === 0 ? [] : this.sets.oldest("pending", request.limit + 1);
@@ -210,7 +204,7 @@ export class UserInbox extends DurableObject<Env> {
 
   /** An SSE reconnect: pending messages after `afterSeq`, then the announcements after its cursor. */
   private replay(socket: WebSocket, connection: Connection, afterSeq: number, window: AnnouncementWindow | null) {
-    this.expireDue();
+    this.expiry.clearDue();
     for (const { seq, message } of this.sets.pendingAfter(afterSeq)) {
       send(socket, { ...connection, seq }, "personal", personalFrame(message));
     }
@@ -273,7 +267,7 @@ export class UserInbox extends DurableObject<Env> {
   }
 
   ack(upTo: number) {
-    this.expireDue();
+    this.expiry.clearDue();
     this.removePendingUpTo(upTo);
     this.state.flush();
     return { pending: this.state.values.pendingCount };
@@ -281,7 +275,7 @@ export class UserInbox extends DurableObject<Env> {
 
   /** A read receipt: the messages are read, so they are neither unread nor pending any more. */
   markRead(receipt: ReadReceipt) {
-    this.expireDue();
+    this.expiry.clearDue();
     this.state.values.pendingCount -= this.sets.removeReceipt("pending", receipt);
     const removed = this.sets.removeReceipt("unread", receipt);
     this.state.update({ unreadCount: this.state.values.unreadCount - removed });
@@ -289,7 +283,7 @@ export class UserInbox extends DurableObject<Env> {
   }
 
   unread(limit: number) {
-    this.expireDue();
+    this.expiry.clearDue();
     this.state.flush();
     const messages = this.sets.oldest("unread", limit).map((row) => row.message);
     return jsonWithLists({ messages }, { count: this.state.values.unreadCount });
@@ -302,7 +296,7 @@ export class UserInbox extends DurableObject<Env> {
 
   /** The publisher's view of this user. */
   describe(): Omit<UserView, "userId"> {
-    this.expireDue();
+    this.expiry.clearDue();
     this.state.flush();
     const { values } = this.state;
     const bounds = this.sets.pendingBounds();
@@ -329,36 +323,12 @@ export class UserInbox extends DurableObject<Env> {
 
   async alarm() {
     this.state.alarmFired();
-    this.expireDue();
+    this.expiry.clearDue();
     this.state.flush();
   }
 
   private removePendingUpTo(seq: number) {
     this.state.values.pendingCount -= this.sets.removeUpTo("pending", seq);
-  }
-
-  /**
-   * Clears each set whose deadline has passed. Called at the start of every
-   * method as well as by the alarm, so a late alarm never shows an expired
-   * message; running it twice changes nothing the second time.
-   */
-  private expireDue() {
-    const now = Date.now();
-    const { values } = this.state;
-    if (values.pendingExpiresAt !== null && values.pendingExpiresAt <= now) {
-      this.sets.clear("pending");
-      Object.assign(values, { pendingCount: 0, pendingExpiresAt: null });
-    }
-    if (values.unreadExpiresAt !== null && values.unreadExpiresAt <= now) {
-      this.sets.clear("unread");
-      Object.assign(values, { unreadCount: 0, unreadExpiresAt: null });
-    }
-    if (values.idempotencyExpiresAt !== null && values.idempotencyExpiresAt <= now) {
-      this.sql.run("DELETE FROM idempotency WHERE stored_at <= ?", now - IDEMPOTENCY_TTL_MS);
-      const next = this.sql
-        .first<{ stored_at: number }>("SELECT stored_at FROM idempotency ORDER BY stored_at LIMIT 1");
-      values.idempotencyExpiresAt = next ? next.stored_at + IDEMPOTENCY_TTL_MS : null;
-    }
   }
 }
 

@@ -7,8 +7,6 @@
 
 import type { MeteredSql } from "../shared/sql";
 
-export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
-
 export interface InboxValues {
   /** Highest seq ever assigned: never reused, also after the sets are cleared. */
   lastSeq: number;
