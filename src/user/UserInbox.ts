@@ -25,7 +25,6 @@ import type { PublishAnswer, UserView } from "../shared/responses";
 import {
   jsonWithLists,
   type MessageContent,
-  type PersonalMessage,
   type ReadReceipt,
 } from "../shared/schema";
 import { migrate } from "../shared/migrations";
@@ -37,6 +36,7 @@ import { Expiry } from "./expiry";
 import { IdempotencyKeys, type IdempotencyKey } from "./idempotency";
 import { LiveSockets } from "./live";
 import { MessageSets } from "./message-sets";
+import { Publishing } from "./publishing";
 import { userSchema } from "./schema";
 import { InboxState } from "./state";
 
@@ -62,6 +62,7 @@ export class UserInbox extends DurableObject<Env> {
   private readonly cursors: Cursors;
   private readonly keys: IdempotencyKeys;
   private readonly expiry: Expiry;
+  private readonly publishing: Publishing;
   private readonly live: LiveSockets;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -76,6 +77,7 @@ export class UserInbox extends DurableObject<Env> {
     // other settings (test/config.test.ts).
     const settings = () => config(this.env);
     this.expiry = new Expiry(settings, this.sets, this.keys, this.state);
+    this.publishing = new Publishing(settings, this.sets, this.keys, this.expiry, this.state);
     this.live = new LiveSockets(ctx, (region, epoch, cursor) => this.cursors.store(region, epoch, cursor));
     // Answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
@@ -87,32 +89,10 @@ export class UserInbox extends DurableObject<Env> {
 
   async publish(content: MessageContent, idempotency?: IdempotencyKey): Promise<PublishAnswer | "conflict"> {
     this.expiry.clearDue();
-    const now = Date.now();
-    if (idempotency) {
-      // A repeat writes nothing: what clearDue cleared is written by the next flush, or after a
-      // restart cleared again, its deadline being still past.
-      const earlier = this.keys.earlierAnswer(idempotency, now);
-      if (earlier !== undefined) return earlier;
-    }
-    const { PENDING_LIMIT, UNREAD_LIMIT } = config(this.env);
-    const seq = this.state.values.lastSeq + 1;
-    const createdAt = new Date(now).toISOString();
-    const message = JSON.stringify({ seq, ...content, createdAt } satisfies PersonalMessage);
-    this.sets.add(seq, message);
-    const evicted = this.sets.removeOldest("pending", this.state.values.pendingCount + 1 - PENDING_LIMIT);
-    const evictedUnread = this.sets.removeOldest("unread", this.state.values.unreadCount + 1 - UNREAD_LIMIT);
-    const result: PublishAnswer = { seq, createdAt, evicted };
-    if (idempotency) this.keys.remember(idempotency, result, now);
-    const { values } = this.state;
-    this.state.update({
-      lastSeq: seq,
-      pendingCount: values.pendingCount + 1 - evicted,
-      unreadCount: values.unreadCount + 1 - evictedUnread,
-      dropped: values.dropped + evicted,
-      ...this.expiry.afterPublish(now, idempotency !== undefined),
-    });
-    this.live.sendPersonal(seq, message);
-    return result;
+    const published = this.publishing.publish(content, idempotency);
+    if ("repeat" in published) return published.repeat;
+    this.live.sendPersonal(published.answer.seq, published.message);
+    return published.answer;
   }
 
   /** The message request, answered as JSON text: pending personal messages plus announcements after the cursor. */
