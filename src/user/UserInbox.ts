@@ -37,6 +37,7 @@ import { IdempotencyKeys, type IdempotencyKey } from "./idempotency";
 import { LiveSockets } from "./live";
 import { MessageSets } from "./message-sets";
 import { Publishing } from "./publishing";
+import { Receipts } from "./receipts";
 import { userSchema } from "./schema";
 import { InboxState } from "./state";
 
@@ -63,6 +64,7 @@ export class UserInbox extends DurableObject<Env> {
   private readonly keys: IdempotencyKeys;
   private readonly expiry: Expiry;
   private readonly publishing: Publishing;
+  private readonly receipts: Receipts;
   private readonly live: LiveSockets;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -78,6 +80,7 @@ export class UserInbox extends DurableObject<Env> {
     const settings = () => config(this.env);
     this.expiry = new Expiry(settings, this.sets, this.keys, this.state);
     this.publishing = new Publishing(settings, this.sets, this.keys, this.expiry, this.state);
+    this.receipts = new Receipts(this.sets, this.state);
     this.live = new LiveSockets(ctx, (region, epoch, cursor) => this.cursors.store(region, epoch, cursor));
     // Answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
@@ -108,12 +111,12 @@ export class UserInbox extends DurableObject<Env> {
    */
   private answer(request: PollRequest, region: string | null, window: AnnouncementWindow | null) {
     this.expiry.clearDue();
-    if (request.ack !== undefined) this.removePendingUpTo(request.ack);
+    if (request.ack !== undefined) this.receipts.received(request.ack);
     // The set's size is known: an empty set is not read at all.
     const rows = this.state.values.pendingCount === 0 ? [] : this.sets.oldest("pending", request.limit + 1);
     const personal = rows.slice(0, request.limit);
     const lastSeq = personal.at(-1)?.seq ?? null;
-    if (request.consume && lastSeq !== null) this.removePendingUpTo(lastSeq);
+    if (request.consume && lastSeq !== null) this.receipts.received(lastSeq);
     if (region !== null && window) this.cursors.store(region, window.epoch, window.cursor);
     const dropped = this.state.values.dropped;
     this.state.update({ dropped: 0 });
@@ -248,18 +251,12 @@ export class UserInbox extends DurableObject<Env> {
 
   ack(upTo: number) {
     this.expiry.clearDue();
-    this.removePendingUpTo(upTo);
-    this.state.flush();
-    return { pending: this.state.values.pendingCount };
+    return this.receipts.ack(upTo);
   }
 
-  /** A read receipt: the messages are read, so they are neither unread nor pending any more. */
   markRead(receipt: ReadReceipt) {
     this.expiry.clearDue();
-    this.state.values.pendingCount -= this.sets.removeReceipt("pending", receipt);
-    const removed = this.sets.removeReceipt("unread", receipt);
-    this.state.update({ unreadCount: this.state.values.unreadCount - removed });
-    return { unread: this.state.values.unreadCount };
+    return this.receipts.markRead(receipt);
   }
 
   unread(limit: number) {
@@ -307,9 +304,6 @@ export class UserInbox extends DurableObject<Env> {
     this.state.flush();
   }
 
-  private removePendingUpTo(seq: number) {
-    this.state.values.pendingCount -= this.sets.removeUpTo("pending", seq);
-  }
 }
 
 function isoOrNull(ms: number | null) {
