@@ -11,7 +11,6 @@
 // pending set, and every live socket's acceptance, happens after them.
 import { DurableObject } from "cloudflare:workers";
 import { config, type Env } from "../config";
-import { readThroughTail } from "../region/tail-cache";
 import type { AnnouncementWindow, ReadFrom, StoredAnnouncement } from "../region/window";
 import {
   catchupFrame,
@@ -20,7 +19,6 @@ import {
   personalFrame,
   type ServerFrame,
 } from "../shared/frames";
-import { regionStub } from "../shared/objects";
 import type { PublishAnswer, UserView } from "../shared/responses";
 import {
   jsonWithLists,
@@ -36,21 +34,15 @@ import { Expiry } from "./expiry";
 import { IdempotencyKeys, type IdempotencyKey } from "./idempotency";
 import { LiveSockets } from "./live";
 import { MessageSets } from "./message-sets";
+import { Polling, type PollRequest } from "./polling";
 import { Publishing } from "./publishing";
 import { Receipts } from "./receipts";
+import { Regions } from "./regions";
 import { userSchema } from "./schema";
 import { InboxState } from "./state";
 
-export interface PollRequest {
-  /** The region named by the token or the request; undefined falls back to the stored one. */
-  region?: string;
-  since?: number;
-  /** Qualifies `since` only; ignored without it. */
-  epoch?: string;
-  ack?: number;
-  consume: boolean;
-  limit: number;
-}
+// The requests the Worker sends this object.
+export type { PollRequest } from "./polling";
 
 /** A live connection request, forwarded by the Worker in the LIVE_HEADER of the upgrade. */
 export type LiveRequest = PollRequest & { sse: boolean; lastEventId?: string };
@@ -65,6 +57,8 @@ export class UserInbox extends DurableObject<Env> {
   private readonly expiry: Expiry;
   private readonly publishing: Publishing;
   private readonly receipts: Receipts;
+  private readonly polling: Polling;
+  private readonly regions: Regions;
   private readonly live: LiveSockets;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -81,13 +75,11 @@ export class UserInbox extends DurableObject<Env> {
     this.expiry = new Expiry(settings, this.sets, this.keys, this.state);
     this.publishing = new Publishing(settings, this.sets, this.keys, this.expiry, this.state);
     this.receipts = new Receipts(this.sets, this.state);
+    this.polling = new Polling(this.sets, this.state, this.cursors, this.receipts);
+    this.regions = new Regions(ctx, () => this.env);
     this.live = new LiveSockets(ctx, (region, epoch, cursor) => this.cursors.store(region, epoch, cursor));
     // Answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
-  }
-
-  private get userId() {
-    return this.ctx.id.name!;
   }
 
   async publish(content: MessageContent, idempotency?: IdempotencyKey): Promise<PublishAnswer | "conflict"> {
@@ -100,53 +92,11 @@ export class UserInbox extends DurableObject<Env> {
 
   /** The message request, answered as JSON text: pending personal messages plus announcements after the cursor. */
   async poll(request: PollRequest) {
-    const region = request.region ?? this.state.values.region;
-    const window = region === null ? null : await this.readRegion(region, this.cursors.startFor(region, request), request.limit);
-    return this.answer(request, region, window);
-  }
-
-  /**
-   * Builds the answer once the region has replied. Nothing here awaits: ack,
-   * the pending read, consume, the cursor and `dropped` change in one step.
-   */
-  private answer(request: PollRequest, region: string | null, window: AnnouncementWindow | null) {
+    const region = this.polling.regionFor(request);
+    const window = region === null ? null : await this.regions.read(region, this.cursors.startFor(region, request), request.limit);
+    // Nothing awaits from here on: the answer is built from the state as it is now.
     this.expiry.clearDue();
-    if (request.ack !== undefined) this.receipts.received(request.ack);
-    // The set's size is known: an empty set is not read at all.
-    const rows = this.state.values.pendingCount === 0 ? [] : this.sets.oldest("pending", request.limit + 1);
-    const personal = rows.slice(0, request.limit);
-    const lastSeq = personal.at(-1)?.seq ?? null;
-    if (request.consume && lastSeq !== null) this.receipts.received(lastSeq);
-    if (region !== null && window) this.cursors.store(region, window.epoch, window.cursor);
-    const dropped = this.state.values.dropped;
-    this.state.update({ dropped: 0 });
-    const lists = {
-      personal: personal.map((row) => row.message),
-      announcements: window?.announcements.map((row) => row.message) ?? [],
-    };
-    return jsonWithLists(lists, {
-      region,
-      cursor: window?.cursor ?? null,
-      epoch: window?.epoch ?? null,
-      ack: lastSeq,
-      dropped,
-      gap: window?.gap ?? false,
-      reset: window?.reset ?? false,
-      more: rows.length > request.limit || (window?.more ?? false),
-    });
-  }
-
-  /**
-   * Announcements after `from`: through this isolate's copy of the region's
-   * newest announcements when it can answer, else from the region. A
-   * connection that will follow the region always reads the region itself.
-   */
-  private readRegion(region: string, from: ReadFrom, limit: number, follow = false): Promise<AnnouncementWindow> {
-    const regionLog = regionStub(this.env, region);
-    if (follow) return regionLog.read(from, limit, this.userId);
-    return readThroughTail(region, from, limit, config(this.env).REGION_CACHE_MS, () =>
-      regionLog.readWithTail(from, limit),
-    );
+    return this.polling.answer(request, region, window);
   }
 
   // ---- live delivery -------------------------------------------------------
@@ -159,17 +109,18 @@ export class UserInbox extends DurableObject<Env> {
    */
   async fetch(request: Request) {
     const live = JSON.parse(request.headers.get(LIVE_HEADER)!) as LiveRequest;
-    const region = live.region ?? this.state.values.region;
+    const region = this.polling.regionFor(live);
     const resumeAt = live.sse ? parseEventId(live.lastEventId) : null;
     const from: ReadFrom = resumeAt ? { since: resumeAt.cursor, epoch: resumeAt.epoch } : null;
     // Following the region starts with this read, so no announcement falls between it and the socket.
     const window = region === null ? null : await this.live.connect(region, () =>
       resumeAt
-        ? this.readRegion(region, from, config(this.env).ANNOUNCEMENT_LIMIT, true)
-        : this.readRegion(region, this.cursors.startFor(region, live), live.limit, true),
+        ? this.regions.readAndFollow(region, from, config(this.env).ANNOUNCEMENT_LIMIT)
+        : this.regions.readAndFollow(region, this.cursors.startFor(region, live), live.limit),
     );
 
     // From here on nothing awaits: what is sent below and what arrives later do not overlap.
+    this.expiry.clearDue();
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     const connection: Connection = {
       region,
@@ -180,14 +131,13 @@ export class UserInbox extends DurableObject<Env> {
     };
     this.live.accept(server, connection);
     if (resumeAt) this.replay(server, connection, resumeAt.seq, window);
-    else send(server, connection, "catchup", catchupFrame(this.answer(live, region, window)));
+    else send(server, connection, "catchup", catchupFrame(this.polling.answer(live, region, window)));
     if (region !== null && this.live.missedWhileConnecting(connection)) void this.catchUpSockets(region);
     return new Response(null, { status: 101, webSocket: client });
   }
 
   /** An SSE reconnect: pending messages after `afterSeq`, then the announcements after its cursor. */
   private replay(socket: WebSocket, connection: Connection, afterSeq: number, window: AnnouncementWindow | null) {
-    this.expiry.clearDue();
     for (const { seq, message } of this.sets.pendingAfter(afterSeq)) {
       send(socket, { ...connection, seq }, "personal", personalFrame(message));
     }
@@ -205,15 +155,12 @@ export class UserInbox extends DurableObject<Env> {
   }
 
   private catchUpSockets(region: string, pushed?: StoredAnnouncement) {
-    // Gaps are read from the region itself: this isolate's copy may well be older than the push.
-    const readGap = (from: ReadFrom) =>
-      regionStub(this.env, region).read(from, config(this.env).ANNOUNCEMENT_LIMIT);
-    return this.live.deliver(region, readGap, pushed);
+    return this.live.deliver(region, (from) => this.regions.readGap(region, from), pushed);
   }
 
   /** A client frame: ack or read, answered with an ok or error frame; one over the user's rate limit is ignored. */
   async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer) {
-    if (!(await withinClientLimit(this.env, this.userId))) {
+    if (!(await withinClientLimit(this.env, this.ctx.id.name!))) {
       socket.send(frame({ type: "error", status: 429, detail: rateLimitDetail(retryAfterSeconds()) }));
       return;
     }
@@ -240,13 +187,8 @@ export class UserInbox extends DurableObject<Env> {
     await this.stopFollowingIfIdle(connectionOf(socket).region);
   }
 
-  /** When the last socket following a region closes, the region stops pushing to this user. */
   private async stopFollowingIfIdle(region: string | null) {
-    if (region === null || this.live.listening(region)) return;
-    const regionLog = regionStub(this.env, region);
-    await regionLog.unfollow(this.userId);
-    // A socket may have connected (or begun to) while unfollowing; it must keep its announcements.
-    if (this.live.listening(region)) await regionLog.follow(this.userId);
+    if (region !== null) await this.regions.unfollowUnlessListening(region, () => this.live.listening(region));
   }
 
   ack(upTo: number) {
@@ -303,7 +245,6 @@ export class UserInbox extends DurableObject<Env> {
     this.expiry.clearDue();
     this.state.flush();
   }
-
 }
 
 function isoOrNull(ms: number | null) {
