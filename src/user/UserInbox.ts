@@ -19,12 +19,8 @@ import {
   personalFrame,
   type ServerFrame,
 } from "../shared/frames";
-import type { PublishAnswer, UserView } from "../shared/responses";
-import {
-  jsonWithLists,
-  type MessageContent,
-  type ReadReceipt,
-} from "../shared/schema";
+import type { PublishAnswer } from "../shared/responses";
+import type { MessageContent, ReadReceipt } from "../shared/schema";
 import { migrate } from "../shared/migrations";
 import { rateLimitDetail, retryAfterSeconds, withinClientLimit } from "../shared/rate-limit";
 import { MeteredSql } from "../shared/sql";
@@ -40,6 +36,7 @@ import { Receipts } from "./receipts";
 import { Regions } from "./regions";
 import { userSchema } from "./schema";
 import { InboxState } from "./state";
+import { Views } from "./views";
 
 // The requests the Worker sends this object.
 export type { PollRequest } from "./polling";
@@ -59,6 +56,7 @@ export class UserInbox extends DurableObject<Env> {
   private readonly receipts: Receipts;
   private readonly polling: Polling;
   private readonly regions: Regions;
+  private readonly views: Views;
   private readonly live: LiveSockets;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -77,6 +75,7 @@ export class UserInbox extends DurableObject<Env> {
     this.receipts = new Receipts(this.sets, this.state);
     this.polling = new Polling(this.sets, this.state, this.cursors, this.receipts);
     this.regions = new Regions(ctx, () => this.env);
+    this.views = new Views(this.sql, this.sets, this.state, this.cursors);
     this.live = new LiveSockets(ctx, (region, epoch, cursor) => this.cursors.store(region, epoch, cursor));
     // Answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
@@ -204,8 +203,7 @@ export class UserInbox extends DurableObject<Env> {
   unread(limit: number) {
     this.expiry.clearDue();
     this.state.flush();
-    const messages = this.sets.oldest("unread", limit).map((row) => row.message);
-    return jsonWithLists({ messages }, { count: this.state.values.unreadCount });
+    return this.views.unread(limit);
   }
 
   setRegion(region: string | null) {
@@ -213,31 +211,14 @@ export class UserInbox extends DurableObject<Env> {
     return region;
   }
 
-  /** The publisher's view of this user. */
-  describe(): Omit<UserView, "userId"> {
+  describe() {
     this.expiry.clearDue();
     this.state.flush();
-    const { values } = this.state;
-    const bounds = this.sets.pendingBounds();
-    return {
-      region: values.region,
-      pending: {
-        count: values.pendingCount,
-        oldestSeq: bounds.oldest,
-        newestSeq: bounds.newest,
-        expiresAt: values.pendingCount > 0 ? isoOrNull(values.pendingExpiresAt) : null,
-      },
-      unread: {
-        count: values.unreadCount,
-        expiresAt: values.unreadCount > 0 ? isoOrNull(values.unreadExpiresAt) : null,
-      },
-      cursors: this.cursors.byRegion(),
-    };
+    return this.views.describe();
   }
 
-  /** What this object has cost since it started, in rows read and written. */
   storageCost() {
-    return this.sql.cost;
+    return this.views.storageCost();
   }
 
   async alarm() {
@@ -245,8 +226,4 @@ export class UserInbox extends DurableObject<Env> {
     this.expiry.clearDue();
     this.state.flush();
   }
-}
-
-function isoOrNull(ms: number | null) {
-  return ms === null ? null : new Date(ms).toISOString();
 }
