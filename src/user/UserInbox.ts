@@ -5,20 +5,20 @@
 // sends each of them every new personal message and, for the region it
 // follows, every new announcement.
 //
+// This file is the object's surface: each method wires the modules that hold
+// the concerns (publishing, polling, receipts, views, expiry, cursors, regions,
+// live), built once per object over the same storage. A method that touches
+// the sets first clears what is due (expiry.ts), and a change ends with a flush
+// of the state row (state.ts), which writes only what changed.
+//
 // The object is single-threaded and every change below is synchronous SQL, so
 // each method sees and leaves one consistent state. The only awaits that let
 // other requests in are calls to a region; everything that depends on the
 // pending set, and every live socket's acceptance, happens after them.
 import { DurableObject } from "cloudflare:workers";
 import { config, type Env } from "../config";
-import type { AnnouncementWindow, ReadFrom, StoredAnnouncement } from "../region/window";
-import {
-  catchupFrame,
-  frame,
-  parseClientFrame,
-  personalFrame,
-  type ServerFrame,
-} from "../shared/frames";
+import type { ReadFrom, StoredAnnouncement } from "../region/window";
+import { catchupFrame, frame, parseClientFrame, type ServerFrame } from "../shared/frames";
 import type { PublishAnswer } from "../shared/responses";
 import type { MessageContent, ReadReceipt } from "../shared/schema";
 import { migrate } from "../shared/migrations";
@@ -46,11 +46,9 @@ export type LiveRequest = PollRequest & { sse: boolean; lastEventId?: string };
 export const LIVE_HEADER = "X-Postbox-Live";
 
 export class UserInbox extends DurableObject<Env> {
-  private readonly sql: MeteredSql;
   private readonly sets: MessageSets;
   private readonly state: InboxState;
   private readonly cursors: Cursors;
-  private readonly keys: IdempotencyKeys;
   private readonly expiry: Expiry;
   private readonly publishing: Publishing;
   private readonly receipts: Receipts;
@@ -61,21 +59,21 @@ export class UserInbox extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.sql = new MeteredSql(ctx.storage.sql);
-    migrate(ctx.storage, this.sql, userSchema);
-    this.sets = new MessageSets(this.sql);
-    this.state = new InboxState(ctx, this.sql);
-    this.cursors = new Cursors(this.sql);
-    this.keys = new IdempotencyKeys(this.sql);
+    const sql = new MeteredSql(ctx.storage.sql);
+    migrate(ctx.storage, sql, userSchema);
+    this.sets = new MessageSets(sql);
+    this.state = new InboxState(ctx, sql);
+    this.cursors = new Cursors(sql);
+    const keys = new IdempotencyKeys(sql);
     // Modules read `this.env` at each call rather than keep it: a test gives a running object
     // other settings (test/config.test.ts).
     const settings = () => config(this.env);
-    this.expiry = new Expiry(settings, this.sets, this.keys, this.state);
-    this.publishing = new Publishing(settings, this.sets, this.keys, this.expiry, this.state);
+    this.expiry = new Expiry(settings, this.sets, keys, this.state);
+    this.publishing = new Publishing(settings, this.sets, keys, this.expiry, this.state);
     this.receipts = new Receipts(this.sets, this.state);
     this.polling = new Polling(this.sets, this.state, this.cursors, this.receipts);
     this.regions = new Regions(ctx, () => this.env);
-    this.views = new Views(this.sql, this.sets, this.state, this.cursors);
+    this.views = new Views(sql, this.sets, this.state, this.cursors);
     this.live = new LiveSockets(ctx, (region, epoch, cursor) => this.cursors.store(region, epoch, cursor));
     // Answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
@@ -96,6 +94,43 @@ export class UserInbox extends DurableObject<Env> {
     // Nothing awaits from here on: the answer is built from the state as it is now.
     this.expiry.clearDue();
     return this.polling.answer(request, region, window);
+  }
+
+  ack(upTo: number) {
+    this.expiry.clearDue();
+    return this.receipts.ack(upTo);
+  }
+
+  markRead(receipt: ReadReceipt) {
+    this.expiry.clearDue();
+    return this.receipts.markRead(receipt);
+  }
+
+  unread(limit: number) {
+    this.expiry.clearDue();
+    this.state.flush();
+    return this.views.unread(limit);
+  }
+
+  setRegion(region: string | null) {
+    this.state.update({ region });
+    return region;
+  }
+
+  describe() {
+    this.expiry.clearDue();
+    this.state.flush();
+    return this.views.describe();
+  }
+
+  storageCost() {
+    return this.views.storageCost();
+  }
+
+  async alarm() {
+    this.state.alarmFired();
+    this.expiry.clearDue();
+    this.state.flush();
   }
 
   // ---- live delivery -------------------------------------------------------
@@ -129,20 +164,12 @@ export class UserInbox extends DurableObject<Env> {
       sse: live.sse,
     };
     this.live.accept(server, connection);
-    if (resumeAt) this.replay(server, connection, resumeAt.seq, window);
-    else send(server, connection, "catchup", catchupFrame(this.polling.answer(live, region, window)));
+    if (resumeAt) {
+      this.live.replay(server, connection, this.sets.pendingAfter(resumeAt.seq), window);
+      this.state.flush();
+    } else send(server, connection, "catchup", catchupFrame(this.polling.answer(live, region, window)));
     if (region !== null && this.live.missedWhileConnecting(connection)) void this.catchUpSockets(region);
     return new Response(null, { status: 101, webSocket: client });
-  }
-
-  /** An SSE reconnect: pending messages after `afterSeq`, then the announcements after its cursor. */
-  private replay(socket: WebSocket, connection: Connection, afterSeq: number, window: AnnouncementWindow | null) {
-    for (const { seq, message } of this.sets.pendingAfter(afterSeq)) {
-      send(socket, { ...connection, seq }, "personal", personalFrame(message));
-    }
-    if (window) this.live.sendAnnouncements(socket, connection, window);
-    else socket.serializeAttachment(connection);
-    this.state.flush();
   }
 
   /** Called by a region this user follows, for each new announcement. Answers whether anyone still listens. */
@@ -190,40 +217,5 @@ export class UserInbox extends DurableObject<Env> {
     if (region !== null) await this.regions.unfollowUnlessListening(region, () => this.live.listening(region));
   }
 
-  ack(upTo: number) {
-    this.expiry.clearDue();
-    return this.receipts.ack(upTo);
-  }
 
-  markRead(receipt: ReadReceipt) {
-    this.expiry.clearDue();
-    return this.receipts.markRead(receipt);
-  }
-
-  unread(limit: number) {
-    this.expiry.clearDue();
-    this.state.flush();
-    return this.views.unread(limit);
-  }
-
-  setRegion(region: string | null) {
-    this.state.update({ region });
-    return region;
-  }
-
-  describe() {
-    this.expiry.clearDue();
-    this.state.flush();
-    return this.views.describe();
-  }
-
-  storageCost() {
-    return this.views.storageCost();
-  }
-
-  async alarm() {
-    this.state.alarmFired();
-    this.expiry.clearDue();
-    this.state.flush();
-  }
 }
