@@ -1,51 +1,37 @@
 // The announcement publisher routes: POST /admin/v1/announcements and
 // GET /admin/v1/regions/{id}/announcements, plus the region log's retention
 // (by count and by age) and its alarm.
-import { env } from "cloudflare:workers";
-import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { admin, announce, problemOf, unique } from "./helpers";
+import type { Announcement } from "../src/shared/schema";
+import {
+  admin,
+  announce,
+  announceMany,
+  ANNOUNCEMENT_LIMIT,
+  ANNOUNCEMENT_TTL,
+  DAY,
+  evictRegion,
+  expectInvalid,
+  freezeTime,
+  problemOf,
+  range,
+  regionLog,
+  regionStub,
+  regionWithAnnouncements,
+  seedAnnouncements,
+  travel,
+  unique,
+  type RegionListing,
+} from "./helpers";
 
-const DAY = 24 * 60 * 60 * 1000;
-const TTL_MS = 2_592_000 * 1000; // ANNOUNCEMENT_TTL_SECONDS default (30 d)
-const LIMIT = 1000; // ANNOUNCEMENT_LIMIT default
-
-type Announcement = { id: number; region: string; title?: string; body: string; data?: unknown; createdAt: string };
-type RegionLogAnswer = {
-  region: string;
-  epoch: string;
-  head: number;
-  oldest: number | null;
-  announcements: Announcement[];
-};
-
-async function regionLog(region: string, query = "") {
-  const res = await admin(`/admin/v1/regions/${encodeURIComponent(region)}/announcements${query}`);
-  if (res.status !== 200) throw new Error(`region log answered ${res.status}: ${await res.text()}`);
-  return (await res.json()) as RegionLogAnswer;
+/** When the region's object's alarm is set to go off (null: none). */
+function alarmOf(region: string) {
+  return runInDurableObject(regionStub(region), (_instance, state) => state.storage.getAlarm());
 }
 
-function regionStub(region: string) {
-  return env.REGIONS.getByName(region);
-}
-
-/** Publishes `count` announcements straight through the region object's RPC method (fast seeding). */
-async function seed(region: string, count: number, createdAt = new Date().toISOString()) {
-  const stub = regionStub(region);
-  const ids: number[] = [];
-  for (let start = 0; start < count; start += 200) {
-    const batch = Array.from({ length: Math.min(200, count - start) }, (_, i) =>
-      stub.publish(region, { body: `seed ${start + i + 1}` }, createdAt),
-    );
-    ids.push(...(await Promise.all(batch)));
-  }
-  return ids;
-}
-
-/** Moves the clock (also inside the Durable Objects) forward by `ms`. */
-function travel(ms: number) {
-  vi.useFakeTimers({ toFake: ["Date"] });
-  vi.setSystemTime(Date.now() + ms);
+function runRegionAlarm(region: string) {
+  return runDurableObjectAlarm(regionStub(region));
 }
 
 afterEach(() => {
@@ -77,8 +63,7 @@ describe("POST /admin/v1/announcements", () => {
   it("numbers each region independently", async () => {
     const a = unique("ra");
     const b = unique("rb");
-    await announce([a]);
-    await announce([a]);
+    await announceMany(a, 2);
     const both = await announce([a, b]);
     expect(both.ids).toEqual({ [a]: 3, [b]: 1 });
     expect((await announce([b])).ids).toEqual({ [b]: 2 });
@@ -127,10 +112,7 @@ describe("POST /admin/v1/announcements", () => {
       method: "POST",
       json: { regions: [good, "not a region!"], body: "x" },
     });
-    expect(res.status).toBe(400);
-    const problem = await problemOf(res);
-    expect(problem.status).toBe(400);
-    expect(problem.errors?.map((e) => e.path)).toEqual(["regions.1"]);
+    await expectInvalid(res, "regions.1");
     const log = await regionLog(good);
     expect(log.head).toBe(0);
     expect(log.announcements).toEqual([]);
@@ -168,7 +150,7 @@ describe("GET /admin/v1/regions/{regionId}/announcements", () => {
   it("keeps an unused region's epoch across an eviction of its object", async () => {
     const region = unique("unused");
     const first = await regionLog(region);
-    await evictDurableObject(regionStub(region));
+    await evictRegion(region);
     const second = await regionLog(region);
     expect(second).toEqual({ region, epoch: first.epoch, head: 0, oldest: null, announcements: [] });
   });
@@ -181,7 +163,7 @@ describe("GET /admin/v1/regions/{regionId}/announcements", () => {
 
   it("returns only announcements after since, oldest first", async () => {
     const region = unique("r");
-    await seed(region, 6);
+    await seedAnnouncements(region, 6);
     const log = await regionLog(region, "?since=3");
     expect(log.announcements.map((a) => a.id)).toEqual([4, 5, 6]);
     expect(log.head).toBe(6);
@@ -193,7 +175,7 @@ describe("GET /admin/v1/regions/{regionId}/announcements", () => {
 
   it("applies limit from since on", async () => {
     const region = unique("r");
-    await seed(region, 8);
+    await seedAnnouncements(region, 8);
     expect((await regionLog(region, "?limit=3")).announcements.map((a) => a.id)).toEqual([1, 2, 3]);
     expect((await regionLog(region, "?since=4&limit=2")).announcements.map((a) => a.id)).toEqual([5, 6]);
     expect((await regionLog(region, "?since=7&limit=5")).announcements.map((a) => a.id)).toEqual([8]);
@@ -201,7 +183,7 @@ describe("GET /admin/v1/regions/{regionId}/announcements", () => {
 
   it("defaults limit to 100", async () => {
     const region = unique("r");
-    await seed(region, 105);
+    await seedAnnouncements(region, 105);
     const log = await regionLog(region);
     expect(log.announcements).toHaveLength(100);
     expect(log.announcements[0]!.id).toBe(1);
@@ -226,7 +208,7 @@ describe("GET /admin/v1/regions/{regionId}/announcements", () => {
   it("reads only the rows after since (storage rows read stay small near the head)", async () => {
     const region = unique("r");
     const stub = regionStub(region);
-    await seed(region, 600);
+    await seedAnnouncements(region, 600);
     const rowsRead = await runInDurableObject(stub, (instance, state) => {
       const sql = state.storage.sql;
       const original = sql.exec;
@@ -237,7 +219,7 @@ describe("GET /admin/v1/regions/{regionId}/announcements", () => {
         return cursor;
       }) as typeof sql.exec;
       try {
-        const answer = JSON.parse(instance.list(region, 597, 100)) as RegionLogAnswer;
+        const answer = JSON.parse(instance.list(region, 597, 100)) as RegionListing;
         expect(answer.announcements.map((a) => a.id)).toEqual([598, 599, 600]);
         const readAnswer = instance.read({ since: 598 }, 100);
         expect(readAnswer.announcements.map((row) => (JSON.parse(row.message) as Announcement).id)).toEqual([599, 600]);
@@ -256,32 +238,31 @@ describe("retention by count (ANNOUNCEMENT_LIMIT)", () => {
   it("drops the oldest announcement once more than ANNOUNCEMENT_LIMIT are published, and oldest moves", async () => {
     const region = unique("r");
     // Through the HTTP route, in parallel chunks.
-    for (let start = 0; start < LIMIT; start += 100) {
+    for (let start = 0; start < ANNOUNCEMENT_LIMIT; start += 100) {
       await Promise.all(Array.from({ length: 100 }, () => announce([region])));
     }
     let log = await regionLog(region, "?limit=1");
-    expect([log.head, log.oldest]).toEqual([LIMIT, 1]);
+    expect([log.head, log.oldest]).toEqual([ANNOUNCEMENT_LIMIT, 1]);
     expect(log.announcements.map((a) => a.id)).toEqual([1]);
 
-    expect((await announce([region])).ids).toEqual({ [region]: LIMIT + 1 });
+    expect((await announce([region])).ids).toEqual({ [region]: ANNOUNCEMENT_LIMIT + 1 });
     log = await regionLog(region, "?limit=1");
-    expect([log.head, log.oldest]).toEqual([LIMIT + 1, 2]);
+    expect([log.head, log.oldest]).toEqual([ANNOUNCEMENT_LIMIT + 1, 2]);
     expect(log.announcements.map((a) => a.id)).toEqual([2]);
 
-    await announce([region]);
-    await announce([region]);
+    await announceMany(region, 2);
     log = await regionLog(region, "?limit=2");
-    expect([log.head, log.oldest]).toEqual([LIMIT + 3, 4]);
+    expect([log.head, log.oldest]).toEqual([ANNOUNCEMENT_LIMIT + 3, 4]);
     expect(log.announcements.map((a) => a.id)).toEqual([4, 5]);
-    const tail = await regionLog(region, `?since=${LIMIT}`);
-    expect(tail.announcements.map((a) => a.id)).toEqual([LIMIT + 1, LIMIT + 2, LIMIT + 3]);
+    const tail = await regionLog(region, `?since=${ANNOUNCEMENT_LIMIT}`);
+    expect(tail.announcements.map((a) => a.id)).toEqual(range(ANNOUNCEMENT_LIMIT + 1, ANNOUNCEMENT_LIMIT + 3));
   });
 
   it("keeps exactly ANNOUNCEMENT_LIMIT announcements after a large burst", async () => {
     const region = unique("r");
-    await seed(region, LIMIT + 250);
+    await seedAnnouncements(region, ANNOUNCEMENT_LIMIT + 250);
     const log = await regionLog(region, "?limit=500");
-    expect(log.head).toBe(LIMIT + 250);
+    expect(log.head).toBe(ANNOUNCEMENT_LIMIT + 250);
     expect(log.oldest).toBe(251);
     expect(log.announcements[0]!.id).toBe(251);
     // Count what is retained by paging through it.
@@ -293,7 +274,7 @@ describe("retention by count (ANNOUNCEMENT_LIMIT)", () => {
       retained += page.announcements.length;
       since = page.announcements.at(-1)!.id;
     }
-    expect(retained).toBe(LIMIT);
+    expect(retained).toBe(ANNOUNCEMENT_LIMIT);
   });
 });
 
@@ -301,11 +282,9 @@ describe("retention by age (ANNOUNCEMENT_TTL_SECONDS) and the region alarm", () 
   it("removes every announcement past the TTL when the alarm runs: oldest null, head unchanged", async () => {
     const region = unique("r");
     const stub = regionStub(region);
-    await announce([region]);
-    await announce([region]);
-    await announce([region]);
-    travel(TTL_MS + 1000);
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await announceMany(region, 3);
+    travel(ANNOUNCEMENT_TTL + 1000);
+    expect(await runRegionAlarm(region)).toBe(true);
     // Checked inside the object, so no later read can be what removed them.
     const rows = await runInDurableObject(stub, (_instance, state) =>
       state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM announcements").one().n,
@@ -316,18 +295,15 @@ describe("retention by age (ANNOUNCEMENT_TTL_SECONDS) and the region alarm", () 
     expect(log.oldest).toBeNull();
     expect(log.announcements).toEqual([]);
     // Nothing left to expire: no alarm stays scheduled.
-    expect(await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())).toBeNull();
+    expect(await alarmOf(region)).toBeNull();
   });
 
   it("keeps announcements younger than the TTL and removes only the expired prefix", async () => {
-    const region = unique("r");
-    const stub = regionStub(region);
-    await announce([region]);
-    await announce([region]);
+    const region = await regionWithAnnouncements(2);
     travel(10 * DAY);
     await announce([region]);
     travel(20 * DAY + 1000); // now 30 d + 1 s after the first two, 20 d + 1 s after the third
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await runRegionAlarm(region)).toBe(true);
     const log = await regionLog(region);
     expect(log.head).toBe(3);
     expect(log.oldest).toBe(3);
@@ -335,10 +311,8 @@ describe("retention by age (ANNOUNCEMENT_TTL_SECONDS) and the region alarm", () 
   });
 
   it("never shows an expired announcement to a read even before the alarm ran", async () => {
-    const region = unique("r");
-    await announce([region]);
-    await announce([region]);
-    travel(TTL_MS + 1000);
+    const region = await regionWithAnnouncements(2);
+    travel(ANNOUNCEMENT_TTL + 1000);
     const log = await regionLog(region);
     expect(log.head).toBe(2);
     expect(log.oldest).toBeNull();
@@ -346,12 +320,9 @@ describe("retention by age (ANNOUNCEMENT_TTL_SECONDS) and the region alarm", () 
   });
 
   it("never reuses an id after retention removed every row: the next id is head + 1", async () => {
-    const region = unique("r");
-    const stub = regionStub(region);
-    await announce([region]);
-    await announce([region]);
-    travel(TTL_MS + 1000);
-    await runDurableObjectAlarm(stub);
+    const region = await regionWithAnnouncements(2);
+    travel(ANNOUNCEMENT_TTL + 1000);
+    await runRegionAlarm(region);
     expect((await regionLog(region)).oldest).toBeNull();
     expect((await announce([region])).ids).toEqual({ [region]: 3 });
     const log = await regionLog(region);
@@ -361,52 +332,41 @@ describe("retention by age (ANNOUNCEMENT_TTL_SECONDS) and the region alarm", () 
 
   it("aims the alarm at the moment the oldest retained announcement expires", async () => {
     const region = unique("r");
-    const stub = regionStub(region);
-    vi.useFakeTimers({ toFake: ["Date"] });
-    const t0 = Date.now();
-    vi.setSystemTime(t0);
+    const t0 = freezeTime();
     await announce([region]);
     vi.setSystemTime(t0 + DAY);
     await announce([region]);
-    expect(await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())).toBe(t0 + TTL_MS);
+    expect(await alarmOf(region)).toBe(t0 + ANNOUNCEMENT_TTL);
   });
 
   it("removes nothing when the alarm runs early, and stays scheduled", async () => {
     const region = unique("r");
-    const stub = regionStub(region);
-    vi.useFakeTimers({ toFake: ["Date"] });
-    const t0 = Date.now();
-    vi.setSystemTime(t0);
-    await announce([region]);
-    await announce([region]);
-    vi.setSystemTime(t0 + TTL_MS - 1000);
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const t0 = freezeTime();
+    await announceMany(region, 2);
+    vi.setSystemTime(t0 + ANNOUNCEMENT_TTL - 1000);
+    expect(await runRegionAlarm(region)).toBe(true);
     const log = await regionLog(region);
     expect([log.head, log.oldest]).toEqual([2, 1]);
     expect(log.announcements.map((a) => a.id)).toEqual([1, 2]);
-    expect(await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())).toBe(t0 + TTL_MS);
+    expect(await alarmOf(region)).toBe(t0 + ANNOUNCEMENT_TTL);
   });
 
   it("is idempotent: running the alarm twice removes what expired once and nothing more", async () => {
     const region = unique("r");
-    const stub = regionStub(region);
-    vi.useFakeTimers({ toFake: ["Date"] });
-    const t0 = Date.now();
-    vi.setSystemTime(t0);
-    await announce([region]);
-    await announce([region]);
+    const t0 = freezeTime();
+    await announceMany(region, 2);
     vi.setSystemTime(t0 + 10 * DAY);
     await announce([region]);
-    vi.setSystemTime(t0 + TTL_MS + 1000);
+    vi.setSystemTime(t0 + ANNOUNCEMENT_TTL + 1000);
 
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await runRegionAlarm(region)).toBe(true);
     const afterFirst = await regionLog(region);
     expect([afterFirst.head, afterFirst.oldest]).toEqual([3, 3]);
-    expect(await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())).toBe(t0 + 10 * DAY + TTL_MS);
+    expect(await alarmOf(region)).toBe(t0 + 10 * DAY + ANNOUNCEMENT_TTL);
 
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await runRegionAlarm(region)).toBe(true);
     const afterSecond = await regionLog(region);
     expect(afterSecond).toEqual(afterFirst);
-    expect(await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())).toBe(t0 + 10 * DAY + TTL_MS);
+    expect(await alarmOf(region)).toBe(t0 + 10 * DAY + ANNOUNCEMENT_TTL);
   });
 });

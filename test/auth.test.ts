@@ -3,26 +3,29 @@
 import { env } from "cloudflare:workers";
 import { SignJWT } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { admin, call, client, clientToken, poll, problemOf, publish, unique, userView, fetchWithEnv } from "./helpers";
+import {
+  admin,
+  call,
+  client,
+  clientToken,
+  expectProblem,
+  fetchWithEnv,
+  poll,
+  publish,
+  travel,
+  unique,
+  userView,
+} from "./helpers";
 
 const secret = () => new TextEncoder().encode(env.CLIENT_JWT_SECRET!);
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-/** A problem answer with exactly the contract's fields and the given status. */
-async function expectProblem(res: Response, status: number) {
-  expect(res.status).toBe(status);
-  const body = await problemOf(res);
-  expect(Object.keys(body).sort()).toEqual(["detail", "status", "title", "type"]);
-  expect(body.status).toBe(status);
-  expect(typeof body.type).toBe("string");
-  expect(typeof body.title).toBe("string");
-  expect(typeof body.detail).toBe("string");
-  return body;
+/** base64url without padding, as a JWT spells its parts (`text`'s characters taken as bytes). */
+function base64Url(text: string) {
+  return btoa(text).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
-function base64Url(value: unknown) {
-  return btoa(JSON.stringify(value)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
+const jsonPart = (value: unknown) => base64Url(JSON.stringify(value));
 
 function withBearer(path: string, token: string, init: RequestInit = {}) {
   const headers = new Headers(init.headers);
@@ -101,20 +104,20 @@ describe("client tokens", () => {
   it("answers 401 to a token whose payload was changed after signing", async () => {
     const token = await clientToken({ sub: unique("auth-victim") });
     const [header, , signature] = token.split(".");
-    const forged = `${header}.${base64Url({ sub: unique("auth-attacker"), exp: nowSeconds() + 3600 })}.${signature}`;
+    const forged = `${header}.${jsonPart({ sub: unique("auth-attacker"), exp: nowSeconds() + 3600 })}.${signature}`;
     await expectProblem(await withBearer("/v1/inbox", forged), 401);
   });
 
   it('answers 401 to an unsigned token with alg "none"', async () => {
-    const header = base64Url({ alg: "none", typ: "JWT" });
-    const payload = base64Url({ sub: unique("auth-none"), exp: nowSeconds() + 3600 });
+    const header = jsonPart({ alg: "none", typ: "JWT" });
+    const payload = jsonPart({ sub: unique("auth-none"), exp: nowSeconds() + 3600 });
     await expectProblem(await withBearer("/v1/inbox", `${header}.${payload}.`), 401);
   });
 
   it('answers 401 to a token with alg "none" that carries the HS256 signature of its parts', async () => {
     // Header says none, yet the signature is valid HMAC-SHA256 over header.payload: still not HS256.
-    const header = base64Url({ alg: "none", typ: "JWT" });
-    const payload = base64Url({ sub: unique("auth-none2"), exp: nowSeconds() + 3600 });
+    const header = jsonPart({ alg: "none", typ: "JWT" });
+    const payload = jsonPart({ sub: unique("auth-none2"), exp: nowSeconds() + 3600 });
     const key = await crypto.subtle.importKey("raw", secret(), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
     const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${header}.${payload}`)));
     const signature = btoa(String.fromCharCode(...mac)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
@@ -215,11 +218,10 @@ describe("client tokens", () => {
 
 /** A token over a payload written as raw JSON text (for values JSON.stringify cannot spell, such as 1e400). */
 async function signedRaw(payloadJson: string) {
-  const part = (text: string) => btoa(text).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-  const unsigned = `${part('{"alg":"HS256","typ":"JWT"}')}.${part(payloadJson)}`;
+  const unsigned = `${base64Url('{"alg":"HS256","typ":"JWT"}')}.${base64Url(payloadJson)}`;
   const key = await crypto.subtle.importKey("raw", secret(), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(unsigned)));
-  return `${unsigned}.${part(String.fromCharCode(...mac))}`;
+  return `${unsigned}.${base64Url(String.fromCharCode(...mac))}`;
 }
 
 describe("client tokens: forged spellings and impossible claims", () => {
@@ -400,8 +402,7 @@ describe("tokens already verified once (kept to spare the HMAC)", () => {
     const token = await clientToken({ sub: user }, { expiresIn: "1m" });
     const headers = { Authorization: `Bearer ${token}` };
     expect((await call("/v1/inbox", { headers })).status).toBe(200);
-    vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(Date.now() + 61_000);
+    travel(61_000);
     expect((await call("/v1/inbox", { headers })).status).toBe(401);
   });
 

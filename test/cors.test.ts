@@ -3,7 +3,7 @@
 // Retry-After; with CORS_ORIGINS a list, only listed origins are echoed.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { admin, call, client, clientToken, publish, unique, fetchWithEnv } from "./helpers";
+import { admin, call, client, clientText, clientToken, fetchWithEnv, publish, unique } from "./helpers";
 
 const ORIGIN = "https://app.example";
 
@@ -32,7 +32,9 @@ function corsHeaderNames(res: Response) {
   return [...res.headers.keys()].filter((name) => name.toLowerCase().startsWith("access-control-"));
 }
 
-function expectClientCors(res: Response, origin = "*") {
+/** A client answer with this status, allowing `origin` and exposing Retry-After. */
+function expectClientCors(res: Response, status: number, origin = "*") {
+  expect(res.status).toBe(status);
   expect(res.headers.get("Access-Control-Allow-Origin")).toBe(origin);
   expect(list(res.headers.get("Access-Control-Expose-Headers"))).toContain("retry-after");
 }
@@ -89,16 +91,14 @@ describe("preflight on client routes", () => {
 describe("client answers carry CORS headers", () => {
   it("a 200 from GET /v1/inbox carries Allow-Origin * and exposes Retry-After", async () => {
     const res = await client(unique("cors-200"), "/v1/inbox", { headers: { Origin: ORIGIN } });
-    expect(res.status).toBe(200);
-    expectClientCors(res);
+    expectClientCors(res, 200);
   });
 
   it("a 200 from POST /v1/inbox/ack carries Allow-Origin *", async () => {
     const user = unique("cors-ack");
     await publish(user);
     const res = await client(user, "/v1/inbox/ack", { method: "POST", json: { upTo: 1 }, headers: { Origin: ORIGIN } });
-    expect(res.status).toBe(200);
-    expectClientCors(res);
+    expectClientCors(res, 200);
   });
 
   it("a 200 from POST /v1/inbox/read carries Allow-Origin *", async () => {
@@ -107,33 +107,28 @@ describe("client answers carry CORS headers", () => {
       json: { upTo: 1 },
       headers: { Origin: ORIGIN },
     });
-    expect(res.status).toBe(200);
-    expectClientCors(res);
+    expectClientCors(res, 200);
   });
 
   it("a 200 from GET /v1/inbox/unread carries Allow-Origin *", async () => {
     const res = await client(unique("cors-unread"), "/v1/inbox/unread", { headers: { Origin: ORIGIN } });
-    expect(res.status).toBe(200);
-    expectClientCors(res);
+    expectClientCors(res, 200);
   });
 
   it("a 401 (no token) carries Allow-Origin * and exposes Retry-After", async () => {
     const res = await call("/v1/inbox", { headers: { Origin: ORIGIN } });
-    expect(res.status).toBe(401);
-    expectClientCors(res);
+    expectClientCors(res, 401);
   });
 
   it("a 401 (expired token) carries Allow-Origin *", async () => {
     const token = await clientToken({ sub: unique("cors-exp") }, { expiresIn: Math.floor(Date.now() / 1000) - 60 });
     const res = await call("/v1/inbox", { headers: { Origin: ORIGIN, Authorization: `Bearer ${token}` } });
-    expect(res.status).toBe(401);
-    expectClientCors(res);
+    expectClientCors(res, 401);
   });
 
   it("a 400 (invalid query parameter) carries Allow-Origin *", async () => {
     const res = await client(unique("cors-400"), "/v1/inbox?limit=0", { headers: { Origin: ORIGIN } });
-    expect(res.status).toBe(400);
-    expectClientCors(res);
+    expectClientCors(res, 400);
   });
 
   it("a 403 (region other than the token's) carries Allow-Origin *", async () => {
@@ -141,40 +136,32 @@ describe("client answers carry CORS headers", () => {
       region: unique("pinned"),
       headers: { Origin: ORIGIN },
     });
-    expect(res.status).toBe(403);
-    expectClientCors(res);
+    expectClientCors(res, 403);
   });
 
   it("a 405 on a client route carries Allow-Origin *", async () => {
     const res = await call("/v1/inbox", { method: "DELETE", headers: { Origin: ORIGIN } });
-    expect(res.status).toBe(405);
-    expectClientCors(res);
+    expectClientCors(res, 405);
   });
 
   it("a 415 on a client route carries Allow-Origin *", async () => {
-    const res = await client(unique("cors-415"), "/v1/inbox/ack", {
-      method: "POST",
-      body: '{"upTo":1}',
-      headers: { Origin: ORIGIN, "Content-Type": "text/plain" },
+    const res = await clientText(unique("cors-415"), "/v1/inbox/ack", "POST", '{"upTo":1}', {
+      Origin: ORIGIN,
+      "Content-Type": "text/plain",
     });
-    expect(res.status).toBe(415);
-    expectClientCors(res);
+    expectClientCors(res, 415);
   });
 
   it("a 413 on a client route carries Allow-Origin *", async () => {
-    const res = await client(unique("cors-413"), "/v1/inbox/ack", {
-      method: "POST",
-      body: JSON.stringify({ upTo: 1, pad: "x".repeat(9000) }),
-      headers: { Origin: ORIGIN, "Content-Type": "application/json" },
+    const res = await clientText(unique("cors-413"), "/v1/inbox/ack", "POST", JSON.stringify({ upTo: 1, pad: "x".repeat(9000) }), {
+      Origin: ORIGIN,
     });
-    expect(res.status).toBe(413);
-    expectClientCors(res);
+    expectClientCors(res, 413);
   });
 
   it("a 503 (CLIENT_JWT_SECRET unset) carries Allow-Origin *", async () => {
     const res = await fetchWithEnv({ CLIENT_JWT_SECRET: undefined }, "/v1/inbox", { headers: { Origin: ORIGIN } });
-    expect(res.status).toBe(503);
-    expectClientCors(res);
+    expectClientCors(res, 503);
   });
 
   it("with the default *, no Vary: Origin is needed", async () => {
@@ -240,8 +227,7 @@ describe("CORS_ORIGINS as a list", () => {
     const res = await fetchWithEnv(origins, "/v1/inbox", {
       headers: { Origin: LISTED, Authorization: await signed(unique("list-ok")) },
     });
-    expect(res.status).toBe(200);
-    expectClientCors(res, LISTED);
+    expectClientCors(res, 200, LISTED);
     expect(list(res.headers.get("Vary"))).toContain("origin");
   });
 
@@ -301,8 +287,7 @@ describe("CORS_ORIGINS as a list", () => {
 
   it("echoes a listed origin on a 401 too", async () => {
     const res = await fetchWithEnv(origins, "/v1/inbox", { headers: { Origin: LISTED } });
-    expect(res.status).toBe(401);
-    expectClientCors(res, LISTED);
+    expectClientCors(res, 401, LISTED);
   });
 
   it("still sends no CORS headers on publisher routes, even to a listed origin", async () => {

@@ -1,26 +1,27 @@
 // One user's object under concurrent publishes, and across an eviction (the
 // instance torn down, its memory lost, its storage kept).
-import { env } from "cloudflare:workers";
-import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { admin, announce, client, poll, publish, unique, userView } from "./helpers";
-
-const stubOf = (userId: string) => env.USERS.getByName(userId);
-
-function evict(userId: string) {
-  return evictDurableObject(stubOf(userId));
-}
-
-async function publishMany(userId: string, count: number) {
-  for (let i = 1; i <= count; i++) await publish(userId, { body: `m${i}` });
-}
-
-async function unreadOf(userId: string) {
-  return (await (await client(userId, "/v1/inbox/unread?limit=500")).json()) as {
-    count: number;
-    messages: { seq: number; body: string }[];
-  };
-}
+import {
+  ackUpTo,
+  admin,
+  aheadOfNow,
+  announce,
+  client,
+  evictUser,
+  freezeTime,
+  markRead,
+  messagesPath,
+  PENDING_TTL,
+  poll,
+  publish,
+  range,
+  runUserAlarm,
+  setRegion,
+  unique,
+  unreadOf,
+  userView,
+  userWithMessages,
+} from "./helpers";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -30,7 +31,7 @@ describe("concurrent publishes to one user", () => {
   it("get distinct, consecutive seqs", async () => {
     const user = unique("u");
     const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => publish(user, { body: `c${i}` })));
-    expect(answers.map((a) => a.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(answers.map((a) => a.seq).sort((a, b) => a - b)).toEqual(range(1, 50));
     expect(answers.every((a) => a.evicted === 0)).toBe(true);
   });
 
@@ -39,7 +40,7 @@ describe("concurrent publishes to one user", () => {
     const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => publish(user, { body: `c${i}` })));
     const bodyBySeq = new Map(answers.map((a, i) => [a.seq, `c${i}`]));
     const { personal, more } = await poll(user, "?limit=500");
-    expect(personal.map((m) => m.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(personal.map((m) => m.seq)).toEqual(range(1, 50));
     expect(personal.map((m) => m.body)).toEqual(personal.map((m) => bodyBySeq.get(m.seq)));
     expect(more).toBe(false);
     // createdAt never goes backwards along seq.
@@ -51,15 +52,13 @@ describe("concurrent publishes to one user", () => {
   it("respect the pending limit: 120 at once leave the newest 100, 20 evicted in all", async () => {
     const user = unique("u");
     const answers = await Promise.all(Array.from({ length: 120 }, (_, i) => publish(user, { body: `c${i}` })));
-    expect(answers.map((a) => a.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
+    expect(answers.map((a) => a.seq).sort((a, b) => a - b)).toEqual(range(1, 120));
     expect(answers.reduce((sum, a) => sum + a.evicted, 0)).toBe(20);
     // Exactly the publishes of seq 101..120 each evicted one.
-    expect(answers.filter((a) => a.evicted === 1).map((a) => a.seq).sort((a, b) => a - b)).toEqual(
-      Array.from({ length: 20 }, (_, i) => i + 101),
-    );
+    expect(answers.filter((a) => a.evicted === 1).map((a) => a.seq).sort((a, b) => a - b)).toEqual(range(101, 120));
 
     const { personal, dropped } = await poll(user, "?limit=500");
-    expect(personal.map((m) => m.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 21));
+    expect(personal.map((m) => m.seq)).toEqual(range(21, 120));
     expect(dropped).toBe(20);
     expect((await userView(user)).pending).toMatchObject({ count: 100, oldestSeq: 21, newestSeq: 120 });
     expect((await unreadOf(user)).count).toBe(120);
@@ -69,7 +68,7 @@ describe("concurrent publishes to one user", () => {
     const user = unique("u");
     const responses = await Promise.all(
       Array.from({ length: 10 }, () =>
-        admin(`/admin/v1/users/${user}/messages`, {
+        admin(messagesPath(user), {
           method: "POST",
           json: { body: "once" },
           headers: { "Idempotency-Key": "same" },
@@ -85,11 +84,10 @@ describe("concurrent publishes to one user", () => {
   });
 
   it("interleaved with acks keep the count right", async () => {
-    const user = unique("u");
-    await publishMany(user, 10);
+    const user = await userWithMessages(10);
     await Promise.all([
       ...Array.from({ length: 10 }, () => publish(user)),
-      client(user, "/v1/inbox/ack", { method: "POST", json: { upTo: 5 } }),
+      ackUpTo(user, 5),
     ]);
     const view = await userView(user);
     expect(view.pending.count).toBe(15);
@@ -100,9 +98,8 @@ describe("concurrent publishes to one user", () => {
 
 describe("after an eviction", () => {
   it("the pending set survives", async () => {
-    const user = unique("u");
-    await publishMany(user, 3);
-    await evict(user);
+    const user = await userWithMessages(3);
+    await evictUser(user);
     const { personal } = await poll(user);
     expect(personal.map((m) => [m.seq, m.body])).toEqual([
       [1, "m1"],
@@ -113,10 +110,9 @@ describe("after an eviction", () => {
   });
 
   it("the unread set survives, with the effect of read receipts", async () => {
-    const user = unique("u");
-    await publishMany(user, 3);
-    await client(user, "/v1/inbox/read", { method: "POST", json: { seqs: [2] } });
-    await evict(user);
+    const user = await userWithMessages(3);
+    await markRead(user, { seqs: [2] });
+    await evictUser(user);
     const unread = await unreadOf(user);
     expect(unread.count).toBe(2);
     expect(unread.messages.map((m) => m.seq)).toEqual([1, 3]);
@@ -124,19 +120,17 @@ describe("after an eviction", () => {
   });
 
   it("the seq counter survives, also when the sets are empty", async () => {
-    const user = unique("u");
-    await publishMany(user, 4);
-    await client(user, "/v1/inbox/read", { method: "POST", json: { upTo: 4 } });
-    await evict(user);
+    const user = await userWithMessages(4);
+    await markRead(user, { upTo: 4 });
+    await evictUser(user);
     expect((await publish(user)).seq).toBe(5);
   });
 
   it("dropped survives and is still reported once", async () => {
-    const user = unique("u");
-    await publishMany(user, 102);
-    await evict(user);
+    const user = await userWithMessages(102);
+    await evictUser(user);
     expect((await poll(user)).dropped).toBe(2);
-    await evict(user);
+    await evictUser(user);
     expect((await poll(user)).dropped).toBe(0);
   });
 
@@ -151,7 +145,7 @@ describe("after an eviction", () => {
     await announce([region], { body: "a2" });
     await announce([region], { body: "a3" });
 
-    await evict(user);
+    await evictUser(user);
     expect((await userView(user)).cursors).toStrictEqual({ [region]: 1 });
     const next = await poll(user, "", { region });
     expect(next.announcements.map((a) => [a.id, a.body])).toEqual([
@@ -165,43 +159,40 @@ describe("after an eviction", () => {
   it("the user's stored region survives", async () => {
     const user = unique("u");
     const region = unique("r");
-    const put = await admin(`/admin/v1/users/${user}/region`, { method: "PUT", json: { region } });
-    expect(put.status).toBe(200);
-    await evict(user);
+    await setRegion(user, region);
+    await evictUser(user);
     expect((await poll(user)).region).toBe(region);
   });
 
   it("an Idempotency-Key survives: the same body answers the first result, another body 422", async () => {
     const user = unique("u");
     const send = (body: string) =>
-      admin(`/admin/v1/users/${user}/messages`, { method: "POST", json: { body }, headers: { "Idempotency-Key": "k" } });
+      admin(messagesPath(user), { method: "POST", json: { body }, headers: { "Idempotency-Key": "k" } });
     const first = await send("once");
     expect(first.status).toBe(201);
     const firstBody = await first.json();
 
-    await evict(user);
+    await evictUser(user);
     const again = await send("once");
     expect(again.status).toBe(201);
     expect(await again.json()).toStrictEqual(firstBody);
     expect((await userView(user)).pending.count).toBe(1);
 
-    await evict(user);
+    await evictUser(user);
     expect((await send("other")).status).toBe(422);
   });
 
   it("the expiry deadline survives: the alarm still clears the pending set", async () => {
-    const t0 = Math.ceil(Date.now() / 1000) * 1000 + 60_000;
-    vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(t0);
+    const t0 = freezeTime(aheadOfNow());
     const user = unique("u");
     await publish(user);
-    await evict(user);
+    await evictUser(user);
     const view = await userView(user);
-    expect(view.pending.expiresAt).toBe(new Date(t0 + 604_800_000).toISOString());
+    expect(view.pending.expiresAt).toBe(new Date(t0 + PENDING_TTL).toISOString());
 
-    vi.setSystemTime(t0 + 604_800_000);
-    await evict(user);
-    expect(await runDurableObjectAlarm(stubOf(user))).toBe(true);
+    vi.setSystemTime(t0 + PENDING_TTL);
+    await evictUser(user);
+    expect(await runUserAlarm(user)).toBe(true);
     expect((await userView(user)).pending.count).toBe(0);
     expect((await unreadOf(user)).count).toBe(1);
   });
@@ -216,7 +207,7 @@ describe("after an eviction", () => {
     expect(before.status).toBe(200);
     const beforeText = await before.text();
 
-    await evict(user);
+    await evictUser(user);
     const after = await client(user, "/v1/inbox", { region });
     expect(after.status).toBe(200);
     const afterText = await after.text();

@@ -1,32 +1,30 @@
 // Errors: every one is application/problem+json (type, title, status, detail,
 // plus errors[{path, message}] for validation), never a stack trace; the order
 // 415 before 413 before 400; and a rejected request changes nothing.
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
+  ackUpTo,
   admin,
   announce,
   call,
   client,
+  clientText,
   clientToken,
   expectInvalid,
   expectProblem,
+  markRead,
   messagesPath,
   poll,
   publish,
+  regionLog,
+  setRegion,
   unique,
   userView,
+  userWithMessages,
 } from "./helpers";
 
-/** A raw publisher request: the exact bytes and headers given, with the admin token. */
-function adminRaw(path: string, init: RequestInit) {
-  const headers = new Headers(init.headers);
-  headers.set("Authorization", `Bearer ${env.ADMIN_TOKEN}`);
-  return call(path, { ...init, headers });
-}
-
 function postMessage(user: string, body: BodyInit, contentType?: string) {
-  return adminRaw(messagesPath(user), {
+  return admin(messagesPath(user), {
     method: "POST",
     body,
     headers: contentType === undefined ? {} : { "Content-Type": contentType },
@@ -110,16 +108,12 @@ describe("415 Content-Type", () => {
   );
 
   it("answers 415 on a client route (POST /v1/inbox/ack with text/plain)", async () => {
-    const res = await client(unique("ct-client"), "/v1/inbox/ack", {
-      method: "POST",
-      body: '{"upTo":1}',
-      headers: { "Content-Type": "text/plain" },
-    });
+    const res = await clientText(unique("ct-client"), "/v1/inbox/ack", "POST", '{"upTo":1}', { "Content-Type": "text/plain" });
     await expectProblem(res, 415);
   });
 
   it("answers 415 on PUT /admin/v1/users/{userId}/region without Content-Type", async () => {
-    const res = await adminRaw(`/admin/v1/users/${unique("ct-put")}/region`, {
+    const res = await admin(`/admin/v1/users/${unique("ct-put")}/region`, {
       method: "PUT",
       body: new TextEncoder().encode('{"region":"bj"}'),
     });
@@ -188,11 +182,7 @@ describe("413 body size", () => {
   });
 
   it("answers 413 on a client route (POST /v1/inbox/ack)", async () => {
-    const res = await client(unique("size-client"), "/v1/inbox/ack", {
-      method: "POST",
-      body: JSON.stringify({ upTo: 1, pad: "x".repeat(9000) }),
-      headers: { "Content-Type": "application/json" },
-    });
+    const res = await clientText(unique("size-client"), "/v1/inbox/ack", "POST", JSON.stringify({ upTo: 1, pad: "x".repeat(9000) }));
     await expectProblem(res, 413);
   });
 
@@ -222,11 +212,7 @@ describe("400 malformed JSON", () => {
   });
 
   it("answers 400 to malformed JSON on a client route", async () => {
-    const res = await client(unique("json-client"), "/v1/inbox/read", {
-      method: "POST",
-      body: "{upTo:1}",
-      headers: { "Content-Type": "application/json" },
-    });
+    const res = await clientText(unique("json-client"), "/v1/inbox/read", "POST", "{upTo:1}");
     await expectProblem(res, 400);
   });
 
@@ -244,7 +230,7 @@ describe("400 malformed JSON", () => {
 
 describe("400 validation: body fields", () => {
   it('answers 400 naming upTo when "upTo" is the string "3"', async () => {
-    const res = await client(unique("v-ack"), "/v1/inbox/ack", { method: "POST", json: { upTo: "3" } });
+    const res = await ackUpTo(unique("v-ack"), "3");
     await expectInvalid(res, "upTo");
   });
 
@@ -254,7 +240,7 @@ describe("400 validation: body fields", () => {
     ["null", null],
     ["a boolean", true],
   ])("answers 400 naming upTo when it is %s", async (_what, upTo) => {
-    const res = await client(unique("v-ack2"), "/v1/inbox/ack", { method: "POST", json: { upTo } });
+    const res = await ackUpTo(unique("v-ack2"), upTo);
     await expectInvalid(res, "upTo");
   });
 
@@ -360,42 +346,42 @@ describe("400 validation: body fields", () => {
 
 describe("400 validation: read receipts", () => {
   it("answers 400 to a read body with both seqs and upTo", async () => {
-    const res = await client(unique("v-read"), "/v1/inbox/read", { method: "POST", json: { seqs: [1], upTo: 1 } });
+    const res = await markRead(unique("v-read"), { seqs: [1], upTo: 1 });
     const body = await expectProblem(res, 400);
     expect(body.errors?.length).toBeGreaterThan(0);
   });
 
   it("answers 400 to a read body with neither seqs nor upTo", async () => {
-    const res = await client(unique("v-read2"), "/v1/inbox/read", { method: "POST", json: {} });
+    const res = await markRead(unique("v-read2"), {});
     const body = await expectProblem(res, 400);
     expect(body.errors?.length).toBeGreaterThan(0);
   });
 
   it("answers 400 naming seqs when it is empty", async () => {
-    const res = await client(unique("v-read3"), "/v1/inbox/read", { method: "POST", json: { seqs: [] } });
+    const res = await markRead(unique("v-read3"), { seqs: [] });
     await expectInvalid(res, "seqs");
   });
 
   it("answers 400 naming seqs when it has 501 entries", async () => {
     const seqs = Array.from({ length: 501 }, (_, i) => i + 1);
-    const res = await client(unique("v-read4"), "/v1/inbox/read", { method: "POST", json: { seqs } });
+    const res = await markRead(unique("v-read4"), { seqs });
     await expectInvalid(res, "seqs");
   });
 
   it("accepts 500 seqs", async () => {
     const seqs = Array.from({ length: 500 }, (_, i) => i + 1);
-    const res = await client(unique("v-read5"), "/v1/inbox/read", { method: "POST", json: { seqs } });
+    const res = await markRead(unique("v-read5"), { seqs });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ unread: 0 });
   });
 
   it("answers 400 naming the entry when a seq is not a positive integer", async () => {
-    const res = await client(unique("v-read6"), "/v1/inbox/read", { method: "POST", json: { seqs: [1, "2"] } });
+    const res = await markRead(unique("v-read6"), { seqs: [1, "2"] });
     await expectInvalid(res, "seqs.1");
   });
 
   it('answers 400 naming upTo when "upTo" is the string "3"', async () => {
-    const res = await client(unique("v-read7"), "/v1/inbox/read", { method: "POST", json: { upTo: "3" } });
+    const res = await markRead(unique("v-read7"), { upTo: "3" });
     await expectInvalid(res, "upTo");
   });
 });
@@ -544,14 +530,8 @@ describe("400 validation: announcement regions", () => {
 });
 
 describe("a rejected request changes nothing", () => {
-  async function seeded(prefix: string, count: number) {
-    const user = unique(prefix);
-    for (let i = 0; i < count; i++) await publish(user, { body: `m${i + 1}` });
-    return user;
-  }
-
   it("a 400 publish consumes no seq and stores nothing", async () => {
-    const user = await seeded("nc-400", 1);
+    const user = await userWithMessages(1, "nc-400");
     const before = await userView(user);
     await expectInvalid(await admin(messagesPath(user), { method: "POST", json: { body: "" } }), "body");
     expect(await userView(user)).toEqual(before);
@@ -559,7 +539,7 @@ describe("a rejected request changes nothing", () => {
   });
 
   it("a 413 publish consumes no seq and stores nothing", async () => {
-    const user = await seeded("nc-413", 1);
+    const user = await userWithMessages(1, "nc-413");
     const before = await userView(user);
     await expectProblem(await postMessage(user, messageOfBytes(8193), "application/json"), 413);
     expect(await userView(user)).toEqual(before);
@@ -567,7 +547,7 @@ describe("a rejected request changes nothing", () => {
   });
 
   it("a 415 publish consumes no seq and stores nothing", async () => {
-    const user = await seeded("nc-415", 1);
+    const user = await userWithMessages(1, "nc-415");
     const before = await userView(user);
     await expectProblem(await postMessage(user, '{"body":"x"}', "text/plain"), 415);
     expect(await userView(user)).toEqual(before);
@@ -575,13 +555,13 @@ describe("a rejected request changes nothing", () => {
   });
 
   it("a publish with malformed JSON consumes no seq", async () => {
-    const user = await seeded("nc-json", 1);
+    const user = await userWithMessages(1, "nc-json");
     await expectProblem(await postMessage(user, '{"body":', "application/json"), 400);
     expect((await publish(user)).seq).toBe(2);
   });
 
   it("a publish with an empty Idempotency-Key consumes no seq", async () => {
-    const user = await seeded("nc-idem", 1);
+    const user = await userWithMessages(1, "nc-idem");
     const res = await admin(messagesPath(user), { method: "POST", json: { body: "x" }, headers: { "Idempotency-Key": "" } });
     await expectProblem(res, 400);
     expect((await publish(user)).seq).toBe(2);
@@ -600,16 +580,16 @@ describe("a rejected request changes nothing", () => {
   });
 
   it("a 400 ack removes no pending message", async () => {
-    const user = await seeded("nc-ack", 2);
-    const res = await client(user, "/v1/inbox/ack", { method: "POST", json: { upTo: "3" } });
+    const user = await userWithMessages(2, "nc-ack");
+    const res = await ackUpTo(user, "3");
     await expectInvalid(res, "upTo");
     const view = await userView(user);
     expect(view.pending).toMatchObject({ count: 2, oldestSeq: 1, newestSeq: 2 });
   });
 
   it("a 400 read receipt (both seqs and upTo) removes nothing from unread or pending", async () => {
-    const user = await seeded("nc-read", 2);
-    const res = await client(user, "/v1/inbox/read", { method: "POST", json: { seqs: [1, 2], upTo: 2 } });
+    const user = await userWithMessages(2, "nc-read");
+    const res = await markRead(user, { seqs: [1, 2], upTo: 2 });
     await expectProblem(res, 400);
     const view = await userView(user);
     expect(view.pending.count).toBe(2);
@@ -617,8 +597,8 @@ describe("a rejected request changes nothing", () => {
   });
 
   it("a 400 read receipt with one invalid seq removes none of the valid ones", async () => {
-    const user = await seeded("nc-read2", 2);
-    const res = await client(user, "/v1/inbox/read", { method: "POST", json: { seqs: [1, 0] } });
+    const user = await userWithMessages(2, "nc-read2");
+    const res = await markRead(user, { seqs: [1, 0] });
     await expectInvalid(res, "seqs.1");
     const view = await userView(user);
     expect(view.pending.count).toBe(2);
@@ -626,7 +606,7 @@ describe("a rejected request changes nothing", () => {
   });
 
   it("a 400 poll applies no ack= and consumes nothing", async () => {
-    const user = await seeded("nc-poll", 2);
+    const user = await userWithMessages(2, "nc-poll");
     await expectInvalid(await client(user, "/v1/inbox?ack=2&consume=true&limit=0"), "limit");
     expect((await userView(user)).pending).toMatchObject({ count: 2, oldestSeq: 1, newestSeq: 2 });
   });
@@ -642,8 +622,7 @@ describe("a rejected request changes nothing", () => {
   it("a 400 PUT .../region keeps the stored region", async () => {
     const user = unique("nc-region");
     const region = unique("r");
-    const ok = await admin(`/admin/v1/users/${user}/region`, { method: "PUT", json: { region } });
-    expect(ok.status).toBe(200);
+    await setRegion(user, region);
     const res = await admin(`/admin/v1/users/${user}/region`, { method: "PUT", json: { region: "bad region" } });
     await expectInvalid(res, "region");
     expect((await userView(user)).region).toBe(region);
@@ -658,9 +637,7 @@ describe("a rejected request changes nothing", () => {
     });
     await expectInvalid(res, "regions.1");
     for (const region of [good, other]) {
-      const log = await admin(`/admin/v1/regions/${region}/announcements`);
-      expect(log.status).toBe(200);
-      expect(await log.json()).toMatchObject({ region, head: 0, oldest: null, announcements: [] });
+      expect(await regionLog(region)).toMatchObject({ region, head: 0, oldest: null, announcements: [] });
     }
     const { ids } = await announce([good, other]);
     expect(ids).toEqual({ [good]: 1, [other]: 1 });
@@ -674,7 +651,7 @@ describe("a rejected request changes nothing", () => {
   });
 
   it("a 401 client request with a valid-looking but wrongly signed token acks nothing", async () => {
-    const user = await seeded("nc-401", 1);
+    const user = await userWithMessages(1, "nc-401");
     const token = await clientToken({ sub: user }, { secret: "wrong" });
     const res = await call("/v1/inbox?ack=1", { headers: { Authorization: `Bearer ${token}` } });
     await expectProblem(res, 401);

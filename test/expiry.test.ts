@@ -1,25 +1,34 @@
 // The pending and unread sets are cleared their TTL after the last insert, by
 // the object's alarm. Time moves by fake Date (shared with the Durable Objects,
 // which run in this isolate); the alarm is run with runDurableObjectAlarm.
-import { env } from "cloudflare:workers";
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { admin, client, poll, publish, unique, userView } from "./helpers";
+import {
+  ackUpTo,
+  admin,
+  aheadOfNow,
+  DAY,
+  freezeTime,
+  messagesPath,
+  PENDING_TTL,
+  poll,
+  publish,
+  runUserAlarm,
+  SECOND,
+  unique,
+  UNREAD_TTL,
+  unreadOf,
+  userStub,
+  userView,
+  userWithMessages,
+} from "./helpers";
 
-const SECOND = 1000;
-const DAY = 24 * 60 * 60 * SECOND;
-const PENDING_TTL = 604_800 * SECOND;
-const UNREAD_TTL = 2_592_000 * SECOND;
 const IDEMPOTENCY_TTL = DAY;
 
 let t0: number;
 
 beforeEach(() => {
-  // A whole second a little ahead of the real clock: time only ever moves forward,
-  // so no alarm is ever set in the real past (where it would fire on its own).
-  t0 = Math.ceil(Date.now() / SECOND) * SECOND + 60 * SECOND;
-  vi.useFakeTimers({ toFake: ["Date"] });
-  vi.setSystemTime(t0);
+  t0 = freezeTime(aheadOfNow());
 });
 
 afterEach(() => {
@@ -27,12 +36,16 @@ afterEach(() => {
 });
 
 const at = (ms: number) => vi.setSystemTime(t0 + ms);
+/** Moves the clock to t0 + `ms` and runs the user's alarm; whether one was set. */
+const alarmAt = (userId: string, ms: number) => {
+  at(ms);
+  return runUserAlarm(userId);
+};
 const iso = (ms: number) => new Date(t0 + ms).toISOString();
-const stubOf = (userId: string) => env.USERS.getByName(userId);
 
 /** What the object holds, read straight from its storage: no request's own expiry check runs. */
 function stored(userId: string) {
-  return runInDurableObject(stubOf(userId), async (_instance, state) => {
+  return runInDurableObject(userStub(userId), async (_instance, state) => {
     const sql = state.storage.sql;
     const seqs = (table: string) =>
       sql.exec<{ seq: number }>(`SELECT seq FROM ${table} ORDER BY seq`).toArray().map((row) => row.seq);
@@ -45,23 +58,12 @@ function stored(userId: string) {
   });
 }
 
-function runAlarm(userId: string) {
-  return runDurableObjectAlarm(stubOf(userId));
-}
-
-async function unreadOf(userId: string) {
-  return (await (await client(userId, "/v1/inbox/unread")).json()) as { count: number; messages: { seq: number }[] };
-}
-
 describe("the pending set's TTL", () => {
   it("the alarm clears the pending set PENDING_TTL_SECONDS after the insert", async () => {
-    const user = unique("u");
-    await publish(user);
-    await publish(user);
+    const user = await userWithMessages(2);
     expect((await stored(user)).alarm).toBe(t0 + PENDING_TTL);
 
-    at(PENDING_TTL);
-    expect(await runAlarm(user)).toBe(true);
+    expect(await alarmAt(user, PENDING_TTL)).toBe(true);
     const after = await stored(user);
     expect(after.pending).toEqual([]);
     expect(after.unread).toEqual([1, 2]);
@@ -74,31 +76,26 @@ describe("the pending set's TTL", () => {
     at(PENDING_TTL - 60 * SECOND);
     await publish(user, { body: "second" });
 
-    at(PENDING_TTL + SECOND);
-    await runAlarm(user);
+    await alarmAt(user, PENDING_TTL + SECOND);
     expect((await stored(user)).pending).toEqual([1, 2]);
     expect((await poll(user)).personal.map((m) => m.body)).toEqual(["first", "second"]);
 
-    at(2 * PENDING_TTL);
-    expect(await runAlarm(user)).toBe(true);
+    expect(await alarmAt(user, 2 * PENDING_TTL)).toBe(true);
     expect((await stored(user)).pending).toEqual([]);
     expect((await poll(user)).personal).toEqual([]);
   });
 
   it("after a later insert, the alarm at the first deadline removes nothing and re-aims at the new one", async () => {
-    const user = unique("u");
-    await publish(user);
+    const user = await userWithMessages(1);
     at(DAY);
     await publish(user);
-    at(PENDING_TTL);
-    expect(await runAlarm(user)).toBe(true);
+    expect(await alarmAt(user, PENDING_TTL)).toBe(true);
     expect((await stored(user)).pending).toEqual([1, 2]);
     expect((await stored(user)).alarm).toBe(t0 + DAY + PENDING_TTL);
   });
 
   it("an expired set is not shown even before the alarm ran", async () => {
-    const user = unique("u");
-    await publish(user);
+    const user = await userWithMessages(1);
     at(PENDING_TTL);
     const answer = await poll(user);
     expect(answer.personal).toEqual([]);
@@ -107,33 +104,27 @@ describe("the pending set's TTL", () => {
   });
 
   it("one second before the deadline the set is still there", async () => {
-    const user = unique("u");
-    await publish(user);
+    const user = await userWithMessages(1);
     at(PENDING_TTL - SECOND);
     expect((await poll(user)).personal.map((m) => m.seq)).toEqual([1]);
     expect((await userView(user)).pending.count).toBe(1);
   });
 
   it("acknowledging does not extend or shorten the TTL", async () => {
-    const user = unique("u");
-    await publish(user);
-    await publish(user);
+    const user = await userWithMessages(2);
     at(DAY);
-    await client(user, "/v1/inbox/ack", { method: "POST", json: { upTo: 1 } });
+    await ackUpTo(user, 1);
     expect((await userView(user)).pending.expiresAt).toBe(iso(PENDING_TTL));
-    at(PENDING_TTL);
-    await runAlarm(user);
+    await alarmAt(user, PENDING_TTL);
     expect((await stored(user)).pending).toEqual([]);
   });
 });
 
 describe("the unread set's TTL", () => {
   it("pending is gone at 7 d while unread stays until 30 d", async () => {
-    const user = unique("u");
-    await publish(user);
+    const user = await userWithMessages(1);
 
-    at(PENDING_TTL);
-    expect(await runAlarm(user)).toBe(true);
+    expect(await alarmAt(user, PENDING_TTL)).toBe(true);
     let now = await stored(user);
     expect(now.pending).toEqual([]);
     expect(now.unread).toEqual([1]);
@@ -144,8 +135,7 @@ describe("the unread set's TTL", () => {
     at(UNREAD_TTL - SECOND);
     expect((await unreadOf(user)).count).toBe(1);
 
-    at(UNREAD_TTL);
-    expect(await runAlarm(user)).toBe(true);
+    expect(await alarmAt(user, UNREAD_TTL)).toBe(true);
     now = await stored(user);
     expect(now.unread).toEqual([]);
     expect(now.alarm).toBeNull();
@@ -153,24 +143,20 @@ describe("the unread set's TTL", () => {
   });
 
   it("the unread TTL is measured from the last insert", async () => {
-    const user = unique("u");
-    await publish(user);
+    const user = await userWithMessages(1);
     at(UNREAD_TTL - 60 * SECOND);
     await publish(user);
-    at(UNREAD_TTL + SECOND);
-    await runAlarm(user);
+    await alarmAt(user, UNREAD_TTL + SECOND);
     expect((await stored(user)).unread).toEqual([1, 2]);
     expect((await unreadOf(user)).count).toBe(2);
-    at(2 * UNREAD_TTL);
-    await runAlarm(user);
+    await alarmAt(user, 2 * UNREAD_TTL);
     expect((await stored(user)).unread).toEqual([]);
   });
 });
 
 describe("the admin view's expiresAt", () => {
   it("is the last insert plus each set's TTL", async () => {
-    const user = unique("u");
-    await publish(user);
+    const user = await userWithMessages(1);
     let view = await userView(user);
     expect(view.pending.expiresAt).toBe(iso(PENDING_TTL));
     expect(view.unread.expiresAt).toBe(iso(UNREAD_TTL));
@@ -183,18 +169,15 @@ describe("the admin view's expiresAt", () => {
   });
 
   it("turns null for a set once it was cleared, while the other keeps its own", async () => {
-    const user = unique("u");
-    await publish(user);
-    at(PENDING_TTL);
-    await runAlarm(user);
+    const user = await userWithMessages(1);
+    await alarmAt(user, PENDING_TTL);
     const view = await userView(user);
     expect(view.pending).toStrictEqual({ count: 0, oldestSeq: null, newestSeq: null, expiresAt: null });
     expect(view.unread).toStrictEqual({ count: 1, expiresAt: iso(UNREAD_TTL) });
   });
 
   it("the alarm fires exactly at the expiresAt the admin view shows", async () => {
-    const user = unique("u");
-    await publish(user);
+    const user = await userWithMessages(1);
     const view = await userView(user);
     expect(new Date(view.pending.expiresAt!).getTime()).toBe((await stored(user)).alarm);
   });
@@ -208,21 +191,16 @@ describe("the admin view's expiresAt", () => {
 
 describe("seq after expiry", () => {
   it("seq continues after both sets were cleared", async () => {
-    const user = unique("u");
-    await publish(user);
-    await publish(user);
-    at(PENDING_TTL);
-    await runAlarm(user);
-    at(UNREAD_TTL);
-    await runAlarm(user);
+    const user = await userWithMessages(2);
+    await alarmAt(user, PENDING_TTL);
+    await alarmAt(user, UNREAD_TTL);
     expect(await stored(user)).toMatchObject({ pending: [], unread: [] });
     expect((await publish(user)).seq).toBe(3);
     expect((await poll(user)).personal.map((m) => m.seq)).toEqual([3]);
   });
 
   it("a publish after the pending set expired starts a fresh TTL", async () => {
-    const user = unique("u");
-    await publish(user);
+    const user = await userWithMessages(1);
     at(PENDING_TTL + DAY);
     await publish(user);
     expect((await userView(user)).pending).toStrictEqual({
@@ -236,47 +214,41 @@ describe("seq after expiry", () => {
 
 describe("the alarm itself", () => {
   it("running the alarm twice gives the same result", async () => {
-    const user = unique("u");
-    await publish(user);
-    await publish(user);
-    at(PENDING_TTL);
-    expect(await runAlarm(user)).toBe(true);
+    const user = await userWithMessages(2);
+    expect(await alarmAt(user, PENDING_TTL)).toBe(true);
     const once = { stored: await stored(user), view: await userView(user) };
 
     // Again through the runtime (the alarm was re-armed for the unread deadline) ...
-    expect(await runAlarm(user)).toBe(true);
+    expect(await runUserAlarm(user)).toBe(true);
     expect({ stored: await stored(user), view: await userView(user) }).toStrictEqual(once);
     // ... and by calling the handler directly.
-    await runInDurableObject(stubOf(user), (instance) => instance.alarm());
+    await runInDurableObject(userStub(user), (instance) => instance.alarm());
     expect({ stored: await stored(user), view: await userView(user) }).toStrictEqual(once);
     expect(once.stored).toMatchObject({ pending: [], unread: [1, 2], alarm: t0 + UNREAD_TTL });
   });
 
   it("an alarm that fires before the deadline removes nothing and stays armed", async () => {
-    const user = unique("u");
-    await publish(user);
-    at(PENDING_TTL - SECOND);
-    expect(await runAlarm(user)).toBe(true);
+    const user = await userWithMessages(1);
+    expect(await alarmAt(user, PENDING_TTL - SECOND)).toBe(true);
     expect(await stored(user)).toStrictEqual({ pending: [1], unread: [1], idempotencyKeys: 0, alarm: t0 + PENDING_TTL });
     expect((await poll(user)).personal.map((m) => m.seq)).toEqual([1]);
   });
 
   it("an alarm right after publishing removes nothing", async () => {
-    const user = unique("u");
-    await publish(user);
-    expect(await runAlarm(user)).toBe(true);
+    const user = await userWithMessages(1);
+    expect(await runUserAlarm(user)).toBe(true);
     expect(await stored(user)).toStrictEqual({ pending: [1], unread: [1], idempotencyKeys: 0, alarm: t0 + PENDING_TTL });
   });
 
   it("an unused user has no alarm", async () => {
     const user = unique("u");
     await poll(user);
-    expect(await runAlarm(user)).toBe(false);
+    expect(await runUserAlarm(user)).toBe(false);
   });
 
   it("an idempotency key's expiry fires first, forgets the key and leaves the sets alone", async () => {
     const user = unique("u");
-    const keyed = await admin(`/admin/v1/users/${user}/messages`, {
+    const keyed = await admin(messagesPath(user), {
       method: "POST",
       json: { body: "b" },
       headers: { "Idempotency-Key": "k" },
@@ -284,8 +256,7 @@ describe("the alarm itself", () => {
     expect(keyed.status).toBe(201);
     expect((await stored(user)).alarm).toBe(t0 + IDEMPOTENCY_TTL);
 
-    at(IDEMPOTENCY_TTL);
-    expect(await runAlarm(user)).toBe(true);
+    expect(await alarmAt(user, IDEMPOTENCY_TTL)).toBe(true);
     expect(await stored(user)).toStrictEqual({ pending: [1], unread: [1], idempotencyKeys: 0, alarm: t0 + PENDING_TTL });
   });
 });

@@ -1,21 +1,41 @@
 // Shared by every test file: requests to the real Worker (exports.default),
-// signed the way a publisher's backend would sign them (jose).
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+// signed the way a publisher's backend would sign them (jose); publishing and
+// polling through it; problem answers; the objects' storage; the clock.
+import {
+  createExecutionContext,
+  evictDurableObject,
+  runDurableObjectAlarm,
+  waitOnExecutionContext,
+  type DurableObjectEvictionOptions,
+} from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { SignJWT } from "jose";
 import { expect, vi } from "vitest";
 import type { Env } from "../src/config";
 import worker from "../src/index";
-import type { AnnounceAnswer, InboxAnswer, Problem, PublishAnswer, UserView } from "../src/shared/responses";
+import type {
+  AnnounceAnswer,
+  InboxAnswer,
+  Problem,
+  PublishAnswer,
+  RegionListing,
+  UnreadAnswer,
+  UserView,
+} from "../src/shared/responses";
 
-export type { InboxAnswer };
-
-const BASE = "http://postbox.test";
+export type { InboxAnswer, PublishAnswer, RegionListing, UnreadAnswer };
 
 /** A name no other test uses: storage is shared by the tests of one file. */
 export function unique(prefix: string) {
   return `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
 }
+
+/** from, from + 1, … to: the ids or seqs a test expects, with no gap. */
+export const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+// ---- HTTP ---------------------------------------------------------------------------
+
+const BASE = "http://postbox.test";
 
 export async function clientToken(
   claims: { sub: string; region?: string } & Record<string, unknown>,
@@ -106,10 +126,31 @@ async function asClientOf(userId: string, { region, ...init }: RequestInit & { j
   return withJson({ ...init, headers });
 }
 
+/** A client request whose body is exactly `text` (sent as JSON unless `headers` name another Content-Type). */
+export function clientText(userId: string, path: string, method: string, text: string, headers: Record<string, string> = {}) {
+  return client(userId, path, { method, body: text, headers: { "Content-Type": "application/json", ...headers } });
+}
+
+// ---- publishing ---------------------------------------------------------------------
+
 export async function publish(userId: string, message: Record<string, unknown> = { body: "hello" }) {
   const res = await admin(messagesPath(userId), { method: "POST", json: message });
   if (res.status !== 201) throw new Error(`publish answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as PublishAnswer;
+}
+
+/** Publishes `count` messages (bodies m1, m2, …) one after the other; the answers in order. */
+export async function publishMany(userId: string, count: number) {
+  const answers: PublishAnswer[] = [];
+  for (let i = 1; i <= count; i++) answers.push(await publish(userId, { body: `m${i}` }));
+  return answers;
+}
+
+/** A new user with `count` messages published (bodies m1 … m<count>). */
+export async function userWithMessages(count: number, prefix = "u") {
+  const userId = unique(prefix);
+  await publishMany(userId, count);
+  return userId;
 }
 
 export async function announce(regions: string[], message: Record<string, unknown> = { body: "news" }) {
@@ -117,6 +158,49 @@ export async function announce(regions: string[], message: Record<string, unknow
   if (res.status !== 201) throw new Error(`announce answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as AnnounceAnswer;
 }
+
+/** Announces `count` times in one region (bodies news 1, news 2, …) one after the other; the ids in order. */
+export async function announceMany(region: string, count: number) {
+  const ids: number[] = [];
+  for (let i = 1; i <= count; i++) ids.push((await announce([region], { body: `news ${i}` })).ids[region]!);
+  return ids;
+}
+
+/** A new region with `count` announcements (ids 1 … count). */
+export async function regionWithAnnouncements(count: number, prefix = "r") {
+  const regionId = unique(prefix);
+  await announceMany(regionId, count);
+  return regionId;
+}
+
+/** Publishes `count` announcements straight through the region object's RPC method, 200 at a time (fast seeding). */
+export async function seedAnnouncements(region: string, count: number, createdAt = new Date().toISOString()) {
+  const stub = regionStub(region);
+  const ids: number[] = [];
+  for (let start = 0; start < count; start += 200) {
+    const batch = Array.from({ length: Math.min(200, count - start) }, (_, i) =>
+      stub.publish(region, { body: `seed ${start + i + 1}` }, createdAt),
+    );
+    ids.push(...(await Promise.all(batch)));
+  }
+  return ids;
+}
+
+/** Stores the user's region (null clears it) with PUT /admin/v1/users/{userId}/region. */
+export async function setRegion(userId: string, region: string | null) {
+  const res = await admin(`/admin/v1/users/${encodeURIComponent(userId)}/region`, { method: "PUT", json: { region } });
+  if (res.status !== 200) throw new Error(`PUT region answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as { userId: string; region: string | null };
+}
+
+/** The region's log as the publisher reads it (`query` with its leading "?"). */
+export async function regionLog(region: string, query = "") {
+  const res = await admin(`/admin/v1/regions/${encodeURIComponent(region)}/announcements${query}`);
+  if (res.status !== 200) throw new Error(`region log answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as RegionListing;
+}
+
+// ---- polling ------------------------------------------------------------------------
 
 /** The answer to a user with nothing pending and no region: every field present. */
 export const EMPTY_ANSWER: InboxAnswer = {
@@ -138,10 +222,34 @@ export async function poll(userId: string, query = "", init: { region?: string }
   return (await res.json()) as InboxAnswer;
 }
 
+/** GET /v1/inbox/unread (`query` with its leading "?"). */
+export async function unreadOf(userId: string, query = "") {
+  const res = await client(userId, `/v1/inbox/unread${query}`);
+  if (res.status !== 200) throw new Error(`unread answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as UnreadAnswer;
+}
+
+/** The seqs of the user's unread messages, oldest first (the first 100). */
+export async function unreadSeqs(userId: string) {
+  return (await unreadOf(userId)).messages.map((m) => m.seq);
+}
+
+/** POST /v1/inbox/ack {upTo}; the raw answer, so that invalid values can be sent and checked. */
+export function ackUpTo(userId: string, upTo: unknown) {
+  return client(userId, "/v1/inbox/ack", { method: "POST", json: { upTo } });
+}
+
+/** POST /v1/inbox/read with the receipt as given ({seqs} or {upTo}); the raw answer. */
+export function markRead(userId: string, receipt: unknown) {
+  return client(userId, "/v1/inbox/read", { method: "POST", json: receipt });
+}
+
 export async function userView(userId: string) {
   const res = await admin(`/admin/v1/users/${encodeURIComponent(userId)}`);
   return (await res.json()) as UserView;
 }
+
+// ---- problems -----------------------------------------------------------------------
 
 /** Checks a problem+json answer and returns its body. */
 export async function problemOf(res: Response) {
@@ -150,19 +258,17 @@ export async function problemOf(res: Response) {
   return (await res.json()) as Problem;
 }
 
-/** Empties an object's storage, its alarm included, as if it had never run. */
-export async function wipeStorage(storage: DurableObjectStorage) {
-  await storage.deleteAlarm();
-  await storage.deleteAll();
-}
-
-/** A problem answer with the given status, the contract's fields and no stack trace. */
+/**
+ * A problem answer with the given status, the contract's fields and no stack trace;
+ * `errors` only on a 400 (the contract has it for validation failures alone).
+ */
 export async function expectProblem(res: Response, status: number): Promise<Problem> {
   expect(res.status).toBe(status);
   const text = await res.clone().text();
   expect(text).not.toMatch(/\n\s+at\s/);
   expect(text).not.toMatch(/\.(ts|js):\d+/);
   const body = await problemOf(res);
+  if (status !== 400) expect(body.errors, "errors on a non-validation problem").toBeUndefined();
   const keys = Object.keys(body).sort();
   expect(keys).toEqual(
     body.errors === undefined ? ["detail", "status", "title", "type"] : ["detail", "errors", "status", "title", "type"],
@@ -189,3 +295,56 @@ export async function expectInvalid(res: Response, ...paths: string[]) {
   expect(body.errors!.map((error) => error.path).sort()).toEqual([...paths].sort());
   return body;
 }
+
+// ---- storage ------------------------------------------------------------------------
+
+export const userStub = (userId: string) => env.USERS.getByName(userId);
+export const regionStub = (regionId: string) => env.REGIONS.getByName(regionId);
+
+/** Tears down the user's object (its memory lost, its storage kept); `{ webSockets: "hibernate" }` keeps its sockets. */
+export function evictUser(userId: string, options?: DurableObjectEvictionOptions) {
+  return evictDurableObject(userStub(userId), options);
+}
+
+export function evictRegion(regionId: string) {
+  return evictDurableObject(regionStub(regionId));
+}
+
+/** Runs the user's object's alarm now, if one is set (false when none is). */
+export function runUserAlarm(userId: string) {
+  return runDurableObjectAlarm(userStub(userId));
+}
+
+/** Empties an object's storage, its alarm included, as if it had never run. */
+export async function wipeStorage(storage: DurableObjectStorage) {
+  await storage.deleteAlarm();
+  await storage.deleteAll();
+}
+
+// ---- the contract's defaults (wrangler.toml sets none: the tests run with them) -----
+
+// Durations in milliseconds, as Date counts them.
+export const SECOND = 1000;
+export const DAY = 24 * 60 * 60 * SECOND;
+export const PENDING_TTL = 7 * DAY;
+export const UNREAD_TTL = 30 * DAY;
+export const ANNOUNCEMENT_TTL = 30 * DAY;
+export const ANNOUNCEMENT_LIMIT = 1000;
+
+// ---- clock --------------------------------------------------------------------------
+
+/**
+ * Fakes Date, inside the Durable Objects too (they run in this isolate), and stops
+ * it at `at`; returns `at`. A file that uses it restores the clock in afterEach.
+ */
+export function freezeTime(at = Date.now()) {
+  vi.useFakeTimers({ toFake: ["Date"] });
+  vi.setSystemTime(at);
+  return at;
+}
+
+/** Moves the clock forward by `ms` and stops it there. */
+export const travel = (ms: number) => freezeTime(Date.now() + ms);
+
+/** A whole second `ms` ahead of the real clock: an alarm aimed from it never lands in the real past (where it would fire by itself). */
+export const aheadOfNow = (ms = 60_000) => Math.ceil(Date.now() / 1000) * 1000 + ms;

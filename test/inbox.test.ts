@@ -2,19 +2,21 @@
 // order, at-least-once (ack) and at-most-once (consume), limit/more, and seq
 // numbering after the pending set was emptied.
 import { describe, expect, it } from "vitest";
-import { client, EMPTY_ANSWER, poll, problemOf, publish, unique, userView, type InboxAnswer } from "./helpers";
+import {
+  ackUpTo,
+  client,
+  EMPTY_ANSWER,
+  expectInvalid,
+  poll,
+  publish,
+  unique,
+  unreadOf,
+  userView,
+  userWithMessages,
+  type InboxAnswer,
+} from "./helpers";
 
 const ANSWER_FIELDS = ["ack", "announcements", "cursor", "dropped", "epoch", "gap", "more", "personal", "region", "reset"];
-
-async function publishMany(userId: string, count: number) {
-  const seqs: number[] = [];
-  for (let i = 1; i <= count; i++) seqs.push((await publish(userId, { body: `m${i}` })).seq);
-  return seqs;
-}
-
-async function ackUpTo(userId: string, upTo: unknown) {
-  return client(userId, "/v1/inbox/ack", { method: "POST", json: { upTo } });
-}
 
 const seqsOf = (answer: InboxAnswer) => answer.personal.map((m) => m.seq);
 
@@ -47,8 +49,7 @@ describe("GET /v1/inbox: the answer", () => {
   });
 
   it("lists personal messages oldest first", async () => {
-    const user = unique("u");
-    await publishMany(user, 5);
+    const user = await userWithMessages(5);
     const answer = await poll(user);
     expect(answer.personal.map((m) => [m.seq, m.body])).toEqual([
       [1, "m1"],
@@ -62,8 +63,7 @@ describe("GET /v1/inbox: the answer", () => {
 
 describe("at-least-once: pending until acknowledged", () => {
   it("messages stay pending across polls until acknowledged", async () => {
-    const user = unique("u");
-    await publishMany(user, 3);
+    const user = await userWithMessages(3);
     const first = await poll(user);
     const second = await poll(user);
     expect(seqsOf(first)).toEqual([1, 2, 3]);
@@ -72,8 +72,7 @@ describe("at-least-once: pending until acknowledged", () => {
   });
 
   it("ack= removes messages with seq ≤ ack before the answer is built", async () => {
-    const user = unique("u");
-    await publishMany(user, 4);
+    const user = await userWithMessages(4);
     const answer = await poll(user, "?ack=2");
     expect(seqsOf(answer)).toEqual([3, 4]);
     expect(answer.ack).toBe(4);
@@ -81,8 +80,7 @@ describe("at-least-once: pending until acknowledged", () => {
   });
 
   it("ack= of the answer's own ack empties what was received", async () => {
-    const user = unique("u");
-    await publishMany(user, 2);
+    const user = await userWithMessages(2);
     const first = await poll(user);
     expect(first.ack).toBe(2);
     const second = await poll(user, `?ack=${first.ack}`);
@@ -91,14 +89,12 @@ describe("at-least-once: pending until acknowledged", () => {
   });
 
   it("ack=0 removes nothing", async () => {
-    const user = unique("u");
-    await publishMany(user, 2);
+    const user = await userWithMessages(2);
     expect(seqsOf(await poll(user, "?ack=0"))).toEqual([1, 2]);
   });
 
   it("a message published after the ack'd ones stays pending", async () => {
-    const user = unique("u");
-    await publishMany(user, 2);
+    const user = await userWithMessages(2);
     await poll(user, "?ack=2");
     await publish(user, { body: "later" });
     const answer = await poll(user, "?ack=2");
@@ -106,8 +102,7 @@ describe("at-least-once: pending until acknowledged", () => {
   });
 
   it("POST /v1/inbox/ack {upTo} removes seq ≤ upTo and answers {pending: n}", async () => {
-    const user = unique("u");
-    await publishMany(user, 5);
+    const user = await userWithMessages(5);
     const res = await ackUpTo(user, 3);
     expect(res.status).toBe(200);
     expect(await res.json()).toStrictEqual({ pending: 2 });
@@ -115,15 +110,13 @@ describe("at-least-once: pending until acknowledged", () => {
   });
 
   it("POST /v1/inbox/ack above the newest seq empties the pending set", async () => {
-    const user = unique("u");
-    await publishMany(user, 3);
+    const user = await userWithMessages(3);
     expect(await (await ackUpTo(user, 1000)).json()).toStrictEqual({ pending: 0 });
     expect((await poll(user)).personal).toEqual([]);
   });
 
   it("POST /v1/inbox/ack repeated is harmless", async () => {
-    const user = unique("u");
-    await publishMany(user, 3);
+    const user = await userWithMessages(3);
     expect(await (await ackUpTo(user, 2)).json()).toStrictEqual({ pending: 1 });
     expect(await (await ackUpTo(user, 2)).json()).toStrictEqual({ pending: 1 });
     expect(await (await ackUpTo(user, 1)).json()).toStrictEqual({ pending: 1 });
@@ -136,30 +129,24 @@ describe("at-least-once: pending until acknowledged", () => {
   });
 
   it("acknowledging does not mark messages read: the unread set keeps them", async () => {
-    const user = unique("u");
-    await publishMany(user, 3);
+    const user = await userWithMessages(3);
     await ackUpTo(user, 3);
     await poll(user, "?ack=3");
-    const unread = (await (await client(user, "/v1/inbox/unread")).json()) as { count: number; messages: { seq: number }[] };
+    const unread = await unreadOf(user);
     expect(unread.count).toBe(3);
     expect(unread.messages.map((m) => m.seq)).toEqual([1, 2, 3]);
   });
 
   it('POST /v1/inbox/ack with "upTo": "3" (a string) is a 400 problem and removes nothing', async () => {
-    const user = unique("u");
-    await publishMany(user, 3);
-    const res = await ackUpTo(user, "3");
-    expect(res.status).toBe(400);
-    const problem = await problemOf(res);
-    expect(problem.errors?.map((e) => e.path)).toContain("upTo");
+    const user = await userWithMessages(3);
+    await expectInvalid(await ackUpTo(user, "3"), "upTo");
     expect((await userView(user)).pending.count).toBe(3);
   });
 });
 
 describe("at-most-once: consume=true", () => {
   it("consume=true deletes the returned messages right after sending them", async () => {
-    const user = unique("u");
-    await publishMany(user, 3);
+    const user = await userWithMessages(3);
     const consumed = await poll(user, "?consume=true");
     expect(seqsOf(consumed)).toEqual([1, 2, 3]);
     expect(consumed.ack).toBe(3);
@@ -168,8 +155,7 @@ describe("at-most-once: consume=true", () => {
   });
 
   it("consume=true with a limit deletes only the messages it returned", async () => {
-    const user = unique("u");
-    await publishMany(user, 5);
+    const user = await userWithMessages(5);
     const consumed = await poll(user, "?consume=true&limit=2");
     expect(seqsOf(consumed)).toEqual([1, 2]);
     expect(consumed.more).toBe(true);
@@ -177,15 +163,13 @@ describe("at-most-once: consume=true", () => {
   });
 
   it("consume=false keeps the messages pending", async () => {
-    const user = unique("u");
-    await publishMany(user, 2);
+    const user = await userWithMessages(2);
     expect(seqsOf(await poll(user, "?consume=false"))).toEqual([1, 2]);
     expect(seqsOf(await poll(user))).toEqual([1, 2]);
   });
 
   it("consume=true leaves the unread set alone", async () => {
-    const user = unique("u");
-    await publishMany(user, 2);
+    const user = await userWithMessages(2);
     await poll(user, "?consume=true");
     expect((await userView(user)).unread.count).toBe(2);
   });
@@ -193,8 +177,7 @@ describe("at-most-once: consume=true", () => {
 
 describe("limit, more and ack", () => {
   it("limit lets at most that many through, with more: true when more are left", async () => {
-    const user = unique("u");
-    await publishMany(user, 5);
+    const user = await userWithMessages(5);
     const answer = await poll(user, "?limit=2");
     expect(seqsOf(answer)).toEqual([1, 2]);
     expect(answer.more).toBe(true);
@@ -202,30 +185,26 @@ describe("limit, more and ack", () => {
   });
 
   it("more is false when exactly limit items were left", async () => {
-    const user = unique("u");
-    await publishMany(user, 3);
+    const user = await userWithMessages(3);
     const answer = await poll(user, "?limit=3");
     expect(seqsOf(answer)).toEqual([1, 2, 3]);
     expect(answer.more).toBe(false);
   });
 
   it("more is false when fewer than limit items were left", async () => {
-    const user = unique("u");
-    await publishMany(user, 2);
+    const user = await userWithMessages(2);
     expect((await poll(user, "?limit=3")).more).toBe(false);
   });
 
   it("without limit, 100 items pass and exactly 100 left means more: false", async () => {
-    const user = unique("u");
-    await publishMany(user, 100);
+    const user = await userWithMessages(100);
     const answer = await poll(user);
     expect(answer.personal).toHaveLength(100);
     expect(answer.more).toBe(false);
   });
 
   it("paging with limit and ack walks the whole pending set once", async () => {
-    const user = unique("u");
-    await publishMany(user, 5);
+    const user = await userWithMessages(5);
     const pages: number[][] = [];
     let query = "?limit=2";
     for (;;) {
@@ -238,40 +217,34 @@ describe("limit, more and ack", () => {
   });
 
   it("ack is the highest seq returned", async () => {
-    const user = unique("u");
-    await publishMany(user, 4);
+    const user = await userWithMessages(4);
     expect((await poll(user)).ack).toBe(4);
     expect((await poll(user, "?limit=3")).ack).toBe(3);
   });
 
   it("ack is null when no personal message is returned", async () => {
-    const user = unique("u");
-    await publishMany(user, 2);
+    const user = await userWithMessages(2);
     expect((await poll(user, "?ack=2")).ack).toBeNull();
   });
 
   it("limit=0 and limit=501 are 400 problems naming limit", async () => {
     const user = unique("u");
     for (const limit of ["0", "501", "abc"]) {
-      const res = await client(user, `/v1/inbox?limit=${limit}`);
-      expect(res.status).toBe(400);
-      expect((await problemOf(res)).errors?.map((e) => e.path)).toContain("limit");
+      await expectInvalid(await client(user, `/v1/inbox?limit=${limit}`), "limit");
     }
   });
 });
 
 describe("seq after the pending set was emptied", () => {
   it("seq is never reused after ack emptied the pending set", async () => {
-    const user = unique("u");
-    await publishMany(user, 3);
+    const user = await userWithMessages(3);
     expect(await (await ackUpTo(user, 3)).json()).toStrictEqual({ pending: 0 });
     expect((await publish(user)).seq).toBe(4);
     expect(seqsOf(await poll(user))).toEqual([4]);
   });
 
   it("seq is never reused after consume emptied the pending set", async () => {
-    const user = unique("u");
-    await publishMany(user, 2);
+    const user = await userWithMessages(2);
     await poll(user, "?consume=true");
     expect((await publish(user)).seq).toBe(3);
   });

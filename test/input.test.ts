@@ -8,14 +8,17 @@ import {
   adminText,
   announce,
   client,
+  clientText,
   expectInvalid,
   expectProblem,
   fetchWithEnv,
   messagesPath,
   poll,
   publish,
+  regionLog,
   unique,
   userView,
+  userWithMessages,
 } from "./helpers";
 import { closeAllLive, openSocket } from "./live-helpers";
 
@@ -72,8 +75,7 @@ describe("nesting: a field nests at most 32 levels of objects and arrays", () =>
 
     const region = unique("r");
     await announce([region], { body: "x", data });
-    const log = await (await admin(`/admin/v1/regions/${region}/announcements`)).json();
-    expect((log as { announcements: { data: unknown }[] }).announcements[0]!.data).toStrictEqual(data);
+    expect((await regionLog(region)).announcements[0]!.data).toStrictEqual(data);
   });
 
   it("arrays count as levels too: data holding 31 nested arrays is accepted, 32 is a 400", async () => {
@@ -91,13 +93,8 @@ describe("nesting: a field nests at most 32 levels of objects and arrays", () =>
   });
 
   it("a client body nested too deep is a 400 naming its field, and acknowledges nothing", async () => {
-    const user = unique("deep-ack");
-    await publish(user);
-    const res = await client(user, "/v1/inbox/ack", {
-      method: "POST",
-      body: `{"upTo":1,"extra":${nestedArrays(3000)}}`,
-      headers: { "Content-Type": "application/json" },
-    });
+    const user = await userWithMessages(1, "deep-ack");
+    const res = await clientText(user, "/v1/inbox/ack", "POST", `{"upTo":1,"extra":${nestedArrays(3000)}}`);
     const problem = await expectInvalid(res, "extra");
     expect(problem.errors![0]!.message).toMatch(/32 levels/);
     expect((await userView(user)).pending.count).toBe(1);
@@ -148,25 +145,15 @@ describe("numbers: each must come back as the same decimal value", () => {
   });
 
   it("an ack whose upTo only rounds to an integer (2.0000000000000001) is a 400 naming upTo and acks nothing", async () => {
-    const user = unique("ack");
-    await publish(user);
-    await publish(user);
-    const res = await client(user, "/v1/inbox/ack", {
-      method: "POST",
-      body: '{"upTo":2.0000000000000001}',
-      headers: { "Content-Type": "application/json" },
-    });
+    const user = await userWithMessages(2, "ack");
+    const res = await clientText(user, "/v1/inbox/ack", "POST", '{"upTo":2.0000000000000001}');
     await expectInvalid(res, "upTo");
     expect((await userView(user)).pending.count).toBe(2);
   });
 
   it("a read receipt naming seq 2^53+1 is a 400 naming seqs.1", async () => {
     const user = unique("read");
-    const res = await client(user, "/v1/inbox/read", {
-      method: "POST",
-      body: '{"seqs":[1,9007199254740993]}',
-      headers: { "Content-Type": "application/json" },
-    });
+    const res = await clientText(user, "/v1/inbox/read", "POST", '{"seqs":[1,9007199254740993]}');
     const problem = await expectInvalid(res, "seqs.1");
     expect(problem.errors![0]!.message).toContain("come back as 9007199254740992");
   });

@@ -2,9 +2,9 @@
 // SSE stream, collect what arrives, and wait for conditions with a bounded poll
 // (never a fixed sleep). Every socket and stream opened here is remembered, so
 // `closeAllLive` (run after each test) closes whatever a test left open.
-import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
-import { call, clientToken, type InboxAnswer } from "./helpers";
+import type { Env } from "../src/config";
+import { call, clientToken, fetchWithEnv, regionStub, userStub, type InboxAnswer } from "./helpers";
 
 // ---- waiting ------------------------------------------------------------------
 
@@ -44,9 +44,6 @@ export const personalSeqs = (frames: Frame[]) =>
 export const announcementIds = (frames: Frame[]) =>
   frames.filter((f): f is AnnouncementFrame => f.type === "announcement").map((f) => f.message.id);
 
-/** 1, 2, … n (or from..to): the ids or seqs a test expects, with no gap. */
-export const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
-
 // ---- opening a live connection ----------------------------------------------------
 
 export type LiveOptions = {
@@ -58,7 +55,14 @@ export type LiveOptions = {
   tokenInQuery?: boolean;
   /** Extra request headers. */
   headers?: Record<string, string>;
+  /** Run the Worker with these settings instead of the test environment's. */
+  env?: Partial<Env>;
 };
+
+/** The live route with exactly these headers (the caller supplies any credentials). */
+export function fetchLive(headers: Record<string, string>, query = "") {
+  return call(`/v1/inbox/live${query}`, { headers });
+}
 
 async function liveRequest(userId: string, options: LiveOptions, kind: Record<string, string>) {
   const token = await clientToken({ sub: userId, ...(options.region !== undefined && { region: options.region }) });
@@ -66,7 +70,7 @@ async function liveRequest(userId: string, options: LiveOptions, kind: Record<st
   const headers: Record<string, string> = { ...kind, ...options.headers };
   if (options.tokenInQuery) path += `${path.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`;
   else headers.Authorization = `Bearer ${token}`;
-  return call(path, { headers });
+  return options.env ? fetchWithEnv(options.env, path, { headers }) : call(path, { headers });
 }
 
 const opened = new Set<{ close(): Promise<void> | void }>();
@@ -188,7 +192,19 @@ export async function openSocket(userId: string, options: LiveOptions = {}, labe
   return new LiveSocket(res.webSocket, label);
 }
 
-/** Wraps the WebSocket of a 101 answer obtained some other way (e.g. worker.fetch with another env). */
+/** Opens a live WebSocket and waits for its catch-up frame: every frame after it is a live one. */
+export async function caughtUpSocket(userId: string, options: LiveOptions = {}, label?: string) {
+  const socket = await openSocket(userId, options, label);
+  await socket.catchup();
+  return socket;
+}
+
+/** The catch-up frame of a newly opened live WebSocket (closed after the test, as every socket). */
+export async function liveCatchup(userId: string, options: LiveOptions = {}) {
+  return (await openSocket(userId, options)).catchup();
+}
+
+/** Wraps the WebSocket of a 101 answer obtained some other way. */
 export function adoptSocket(res: Response, label = "socket") {
   if (res.status !== 101 || !res.webSocket) throw new Error(`expected a 101 with a WebSocket, got ${res.status}`);
   return new LiveSocket(res.webSocket, label);
@@ -282,6 +298,13 @@ export class EventStream {
     return this.events;
   }
 
+  /** Waits for the first event, which must be the catch-up; returns it. */
+  async catchup() {
+    const [first] = await this.waitForEvents(1);
+    if (first!.event !== "catchup") throw new Error(`first event on ${this.label} is not a catchup: ${JSON.stringify(first)}`);
+    return first!;
+  }
+
   /** Waits until some event satisfies `match`; returns the first such event. */
   async waitForEvent(match: (event: SseEvent) => boolean, what: string) {
     await waitFor(() => this.events.some(match), `${what} on ${this.label}`, () => this.events);
@@ -319,6 +342,13 @@ export async function openEventStream(userId: string, options: LiveOptions = {},
   return new EventStream(res, label);
 }
 
+/** Opens an SSE stream and waits for its catch-up event: every event after it is a live one. */
+export async function caughtUpEventStream(userId: string, options: LiveOptions = {}, label?: string) {
+  const stream = await openEventStream(userId, options, label);
+  await stream.catchup();
+  return stream;
+}
+
 /** Wraps the body of a 200 event-stream answer obtained some other way. */
 export function adoptEventStream(res: Response, label = "event stream") {
   if (res.status !== 200 || !res.body) throw new Error(`expected a 200 event stream, got ${res.status}`);
@@ -329,17 +359,25 @@ export function adoptEventStream(res: Response, label = "event stream") {
 
 /** readyState of each WebSocket the user's object holds (WebSocket.OPEN is 1). */
 export function userSocketStates(userId: string) {
-  return runInDurableObject(env.USERS.getByName(userId), (_instance, state) =>
+  return runInDurableObject(userStub(userId), (_instance, state) =>
     state.getWebSockets().map((socket) => socket.readyState),
   );
 }
 
 /** The users the region's `followers` table lists. */
 export function regionFollowers(regionId: string) {
-  return runInDurableObject(env.REGIONS.getByName(regionId), (_instance, state) =>
+  return runInDurableObject(regionStub(regionId), (_instance, state) =>
     state.storage.sql
       .exec<{ user: string }>("SELECT user FROM followers ORDER BY user")
       .toArray()
       .map((row) => row.user),
+  );
+}
+
+/** Waits until the region's followers table no longer lists the user (its last live connection there closed). */
+export function untilUnfollowed(regionId: string, userId: string) {
+  return waitFor(
+    async () => !(await regionFollowers(regionId)).includes(userId),
+    `${userId} to leave the followers of ${regionId}`,
   );
 }

@@ -1,22 +1,21 @@
 // GET /v1/inbox/live as Server-Sent Events (Accept: text/event-stream): the
 // catch-up event, then personal and announcement events, each with an id; a
 // reconnect with Last-Event-ID replays exactly what came after that event.
-import { env } from "cloudflare:workers";
-import { createExecutionContext, evictDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import worker from "../src/index";
-import { announce, call, clientToken, poll, problemOf, publish, unique } from "./helpers";
+import { announce, clientToken, evictUser, expectProblem, poll, publish, unique } from "./helpers";
 import {
   adoptEventStream,
   announcementIds,
+  caughtUpEventStream,
   closeAllLive,
+  EventStream,
+  fetchLive,
   liveEventStreamRequest,
   openEventStream,
   personalSeqs,
-  regionFollowers,
+  untilUnfollowed,
   userSocketStates,
   waitFor,
-  type EventStream,
   type SseEvent,
 } from "./live-helpers";
 
@@ -34,13 +33,25 @@ function lastId(stream: EventStream) {
 
 const types = (events: SseEvent[]) => events.map((e) => e.event);
 
+/** A new user with a caught-up stream in a new region (the token's claim). */
+async function streamInNewRegion(label?: string) {
+  const user = unique("u");
+  const region = unique("r");
+  return { user, region, stream: await caughtUpEventStream(user, { region }, label) };
+}
+
+/** A stream that resumes after the event `lastEventId` (the reconnect of an EventSource). */
+function openResumed(user: string, region: string | undefined, lastEventId: string, label = "resumed stream") {
+  return openEventStream(user, { region, headers: { "Last-Event-ID": lastEventId } }, label);
+}
+
 /**
  * Resumes from `lastEventId` and waits for the replay up to personal `seq` and
  * announcement `id`; then a marker is published, so once it arrives nothing
  * more can still be on its way from the replay.
  */
 async function resumeUntilMarker(user: string, region: string, lastEventId: string, upTo: { seq: number; id: number }, label = "resumed stream") {
-  const stream = await openEventStream(user, { region, headers: { "Last-Event-ID": lastEventId } }, label);
+  const stream = await openResumed(user, region, lastEventId, label);
   await stream.waitForPersonal(upTo.seq);
   await stream.waitForAnnouncement(upTo.id);
   await publish(user, { body: "marker" });
@@ -49,6 +60,10 @@ async function resumeUntilMarker(user: string, region: string, lastEventId: stri
 }
 
 describe("opening an event stream", () => {
+  /** The SSE request from `origin`, to a Worker whose CORS_ORIGINS lists only https://app.example. */
+  const streamFrom = (origin: string) =>
+    liveEventStreamRequest(unique("u"), { env: { CORS_ORIGINS: "https://app.example" }, headers: { Origin: origin } });
+
   it("Accept: text/event-stream answers 200 text/event-stream with the CORS headers", async () => {
     const res = await liveEventStreamRequest(unique("u"));
     const stream = adoptEventStream(res);
@@ -65,11 +80,7 @@ describe("opening an event stream", () => {
   });
 
   it("with CORS_ORIGINS a list, a listed Origin is echoed on the stream, with Vary: Origin", async () => {
-    const token = await clientToken({ sub: unique("u") });
-    const request = new Request("http://postbox.test/v1/inbox/live", {
-      headers: { Accept: "text/event-stream", Origin: "https://app.example", Authorization: `Bearer ${token}` },
-    });
-    const res = await worker.fetch(request, { ...env, CORS_ORIGINS: "https://app.example" }, createExecutionContext());
+    const res = await streamFrom("https://app.example");
     const stream = adoptEventStream(res);
     expect(res.headers.get("Access-Control-Allow-Origin")).toBe("https://app.example");
     expect(res.headers.get("Vary") ?? "").toMatch(/\bOrigin\b/i);
@@ -77,11 +88,7 @@ describe("opening an event stream", () => {
   });
 
   it("with CORS_ORIGINS a list, an unlisted Origin still gets the stream but no CORS headers", async () => {
-    const token = await clientToken({ sub: unique("u") });
-    const request = new Request("http://postbox.test/v1/inbox/live", {
-      headers: { Accept: "text/event-stream", Origin: "https://evil.example", Authorization: `Bearer ${token}` },
-    });
-    const res = await worker.fetch(request, { ...env, CORS_ORIGINS: "https://app.example" }, createExecutionContext());
+    const res = await streamFrom("https://evil.example");
     const stream = adoptEventStream(res);
     expect(res.headers.get("Access-Control-Allow-Origin")).toBeNull();
     expect((await stream.waitForEvents(1))[0]!.event).toBe("catchup");
@@ -98,28 +105,22 @@ describe("opening an event stream", () => {
 
   it("a wrongly signed token: 401 problem with the CORS header, no stream", async () => {
     const token = await clientToken({ sub: unique("u") }, { secret: "not-the-secret" });
-    const res = await call("/v1/inbox/live", { headers: { Accept: "text/event-stream", Authorization: `Bearer ${token}` } });
-    expect(res.status).toBe(401);
+    const res = await fetchLive({ Accept: "text/event-stream", Authorization: `Bearer ${token}` });
     expect(res.headers.get("Access-Control-Allow-Origin")).toBe("*");
-    expect((await problemOf(res)).status).toBe(401);
+    await expectProblem(res, 401);
   });
 
   it("a bad ?token=: 401 problem", async () => {
-    const res = await call("/v1/inbox/live?token=not.a.jwt", { headers: { Accept: "text/event-stream" } });
-    expect(res.status).toBe(401);
-    expect((await problemOf(res)).status).toBe(401);
+    await expectProblem(await fetchLive({ Accept: "text/event-stream" }, "?token=not.a.jwt"), 401);
   });
 
   it("no token at all: 401 problem", async () => {
-    const res = await call("/v1/inbox/live", { headers: { Accept: "text/event-stream" } });
-    expect(res.status).toBe(401);
-    expect((await problemOf(res)).status).toBe(401);
+    await expectProblem(await fetchLive({ Accept: "text/event-stream" }), 401);
   });
 
   it("?region= other than the token's claim: 403 problem", async () => {
     const res = await liveEventStreamRequest(unique("u"), { region: unique("r"), query: `?region=${unique("r")}` });
-    expect(res.status).toBe(403);
-    expect((await problemOf(res)).status).toBe(403);
+    await expectProblem(res, 403);
   });
 });
 
@@ -141,8 +142,7 @@ describe("events", () => {
 
   it("a published personal message follows as event: personal with an id, its data the personal frame", async () => {
     const user = unique("u");
-    const stream = await openEventStream(user);
-    await stream.waitForEvents(1);
+    const stream = await caughtUpEventStream(user);
     const published = await publish(user, { title: "Hi", body: "live" });
     const event = await stream.waitForPersonal(published.seq);
     expect(event.event).toBe("personal");
@@ -154,10 +154,7 @@ describe("events", () => {
   });
 
   it("an announcement follows as event: announcement with an id, its data the announcement frame", async () => {
-    const user = unique("u");
-    const region = unique("r");
-    const stream = await openEventStream(user, { region });
-    await stream.waitForEvents(1);
+    const { region, stream } = await streamInNewRegion();
     const { ids, createdAt } = await announce([region], { body: "news", data: { k: 1 } });
     const event = await stream.waitForAnnouncement(ids[region]!);
     expect(event.event).toBe("announcement");
@@ -169,10 +166,7 @@ describe("events", () => {
   });
 
   it("personal and announcement events arrive each in seq / id order, every event with its own id", async () => {
-    const user = unique("u");
-    const region = unique("r");
-    const stream = await openEventStream(user, { region });
-    await stream.waitForEvents(1);
+    const { user, region, stream } = await streamInNewRegion();
     for (let i = 1; i <= 3; i++) {
       await publish(user, { body: `m${i}` });
       await announce([region], { body: `news ${i}` });
@@ -189,10 +183,7 @@ describe("events", () => {
 
 describe("resuming with Last-Event-ID", () => {
   it("replays every event after that one, in order and without a catch-up, then goes on live: nothing lost, nothing repeated", async () => {
-    const user = unique("u");
-    const region = unique("r");
-    const first = await openEventStream(user, { region }, "first stream");
-    await first.waitForEvents(1);
+    const { user, region, stream: first } = await streamInNewRegion("first stream");
     await publish(user, { body: "m1" });
     await first.waitForPersonal(1);
     await announce([region], { body: "news 1" });
@@ -206,7 +197,7 @@ describe("resuming with Last-Event-ID", () => {
     await announce([region], { body: "news 2" });
     await announce([region], { body: "news 3" });
 
-    const second = await openEventStream(user, { region, headers: { "Last-Event-ID": resumeFrom } }, "resumed stream");
+    const second = await openResumed(user, region, resumeFrom);
     await second.waitForPersonal(3);
     await second.waitForAnnouncement(3);
     // Live again: the markers come after anything the replay could have sent.
@@ -243,10 +234,7 @@ describe("resuming with Last-Event-ID", () => {
   });
 
   it("from an event in the middle replays every event that followed it", async () => {
-    const user = unique("u");
-    const region = unique("r");
-    const first = await openEventStream(user, { region }, "first stream");
-    await first.waitForEvents(1);
+    const { user, region, stream: first } = await streamInNewRegion("first stream");
     await publish(user, { body: "m1" });
     const personal1 = await first.waitForPersonal(1);
     await announce([region]);
@@ -266,16 +254,13 @@ describe("resuming with Last-Event-ID", () => {
   });
 
   it("twice in a row loses and repeats nothing: replayed events carry ids to resume from", async () => {
-    const user = unique("u");
-    const region = unique("r");
-    const first = await openEventStream(user, { region }, "first stream");
-    await first.waitForEvents(1);
+    const { user, region, stream: first } = await streamInNewRegion("first stream");
     const start = lastId(first);
     await first.close();
 
     await publish(user, { body: "m1" });
     await announce([region]);
-    const second = await openEventStream(user, { region, headers: { "Last-Event-ID": start } }, "second stream");
+    const second = await openResumed(user, region, start, "second stream");
     await second.waitForPersonal(1);
     await second.waitForAnnouncement(1);
     const middle = lastId(second);
@@ -301,15 +286,14 @@ describe("resuming with Last-Event-ID", () => {
 
   it("without a region replays the personal messages after that event", async () => {
     const user = unique("u");
-    const first = await openEventStream(user, {}, "first stream");
-    await first.waitForEvents(1);
+    const first = await caughtUpEventStream(user, {}, "first stream");
     await publish(user, { body: "m1" });
     await first.waitForPersonal(1);
     const resumeFrom = lastId(first);
     await first.close();
 
     await publish(user, { body: "m2" });
-    const second = await openEventStream(user, { headers: { "Last-Event-ID": resumeFrom } }, "resumed stream");
+    const second = await openResumed(user, undefined, resumeFrom);
     await second.waitForPersonal(2);
     await publish(user, { body: "marker" });
     await second.waitForPersonal(3);
@@ -321,11 +305,8 @@ describe("resuming with Last-Event-ID", () => {
 
 describe("the user's object behind the stream", () => {
   it("events keep coming after the user's object hibernates", async () => {
-    const user = unique("u");
-    const region = unique("r");
-    const stream = await openEventStream(user, { region });
-    await stream.waitForEvents(1);
-    await evictDurableObject(env.USERS.getByName(user), { webSockets: "hibernate" });
+    const { user, region, stream } = await streamInNewRegion();
+    await evictUser(user, { webSockets: "hibernate" });
     await publish(user);
     await announce([region]);
     await stream.waitForPersonal(1);
@@ -339,10 +320,7 @@ describe("the user's object behind the stream", () => {
   // The relay is a WebSocket between the Worker and the user's object; while it
   // stays open, announcements are "sent" into it and move the stored cursor.
   it("after the client cancels the stream, the user's object closes its socket and the region stops listing the user", async () => {
-    const user = unique("u");
-    const region = unique("r");
-    const stream = await openEventStream(user, { region });
-    await stream.waitForEvents(1);
+    const { user, region, stream } = await streamInNewRegion();
     expect(await userSocketStates(user)).toEqual([WebSocket.OPEN]);
     await stream.close();
     await waitFor(
@@ -350,6 +328,6 @@ describe("the user's object behind the stream", () => {
       "the relay socket on the user's object to close after the client cancelled the stream",
       () => "the user's object still holds an open socket",
     );
-    await waitFor(async () => !(await regionFollowers(region)).includes(user), "the user to leave the followers table");
+    await untilUnfollowed(region, user);
   });
 });

@@ -2,73 +2,70 @@
 // answer, with its cursor rules), then personal and announcement frames as they
 // are published; ack and read frames; refusals before any upgrade; hibernation;
 // and the clean-up when a client goes away.
-import { env } from "cloudflare:workers";
-import { createExecutionContext, evictDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import worker from "../src/index";
 import { forgetTail, rememberTail } from "../src/region/tail-cache";
 import {
   admin,
   announce,
-  call,
-  client,
+  announceMany,
   clientToken,
+  evictRegion,
+  evictUser,
+  expectProblem,
   poll,
-  problemOf,
   publish,
+  publishMany,
+  range,
+  regionStub,
+  regionWithAnnouncements,
+  setRegion,
   unique,
+  unreadSeqs,
+  userStub,
   userView,
+  userWithMessages,
 } from "./helpers";
 import {
   adoptSocket,
   announcementIds,
+  caughtUpSocket,
   closeAllLive,
+  fetchLive,
+  liveCatchup,
   liveUpgrade,
   openSocket,
   personalSeqs,
-  range,
   regionFollowers,
+  untilUnfollowed,
   userSocketStates,
   waitFor,
 } from "./live-helpers";
 
 afterEach(closeAllLive);
 
-async function announceMany(region: string, count: number) {
-  const ids: number[] = [];
-  for (let i = 1; i <= count; i++) ids.push((await announce([region], { body: `news ${i}` })).ids[region]!);
-  return ids;
-}
-
-/** A socket on a region with 3 announcements whose catch-up `?limit=1` cut after the first. */
-async function openWithCutCatchup(user: string, region: string) {
-  await announceMany(region, 3);
+/** A new user's socket on a new region with 3 announcements, whose catch-up `?limit=1` cut after the first. */
+async function socketWithCutCatchup() {
+  const user = unique("u");
+  const region = await regionWithAnnouncements(3);
   const socket = await openSocket(user, { region, query: "?since=0&limit=1" });
   expect((await socket.catchup()).announcements.map((a) => a.id)).toEqual([1]);
-  return socket;
+  return { user, region, socket };
 }
 
-async function publishMany(userId: string, count: number) {
-  const seqs: number[] = [];
-  for (let i = 1; i <= count; i++) seqs.push((await publish(userId, { body: `m${i}` })).seq);
-  return seqs;
-}
-
-async function unreadOf(userId: string) {
-  const res = await client(userId, "/v1/inbox/unread?limit=500");
-  return (await res.json()) as { count: number; messages: { seq: number }[] };
+/** A new user with a caught-up socket in a new region (the token's claim). */
+async function socketInNewRegion() {
+  const user = unique("u");
+  const region = unique("r");
+  return { user, region, socket: await caughtUpSocket(user, { region }) };
 }
 
 const openStates = async (userId: string) => (await userSocketStates(userId)).filter((s) => s === WebSocket.OPEN);
 
 describe("catch-up frame", () => {
   it("is the first frame and is exactly the GET /v1/inbox body plus type catchup", async () => {
-    const user = unique("u");
-    const region = unique("r");
-    await publishMany(user, 2);
-    await announceMany(region, 3);
-    const socket = await openSocket(user, { region, query: "?since=1" });
-    const catchup = await socket.catchup();
+    const user = await userWithMessages(2);
+    const region = await regionWithAnnouncements(3);
+    const catchup = await liveCatchup(user, { region, query: "?since=1" });
     // The same request as a poll: nothing changed in between (nothing was consumed, nothing dropped).
     const answer = await poll(user, "?since=1", { region });
     expect(catchup).toEqual({ type: "catchup", ...answer });
@@ -80,9 +77,8 @@ describe("catch-up frame", () => {
 
   it("without a stored cursor starts at the region's head: no backlog, cursor = head", async () => {
     const user = unique("u");
-    const region = unique("r");
-    await announceMany(region, 2);
-    const catchup = await (await openSocket(user, { region })).catchup();
+    const region = await regionWithAnnouncements(2);
+    const catchup = await liveCatchup(user, { region });
     expect(catchup.announcements).toEqual([]);
     expect(catchup.cursor).toBe(2);
     expect(catchup.gap).toBe(false);
@@ -91,57 +87,51 @@ describe("catch-up frame", () => {
 
   it("sends the announcements after the user's stored cursor", async () => {
     const user = unique("u");
-    const region = unique("r");
-    await announceMany(region, 1);
+    const region = await regionWithAnnouncements(1);
     expect((await poll(user, "", { region })).cursor).toBe(1);
     await announceMany(region, 2);
-    const catchup = await (await openSocket(user, { region })).catchup();
+    const catchup = await liveCatchup(user, { region });
     expect(catchup.announcements.map((a) => a.id)).toEqual([2, 3]);
     expect(catchup.cursor).toBe(3);
   });
 
   it("moves the stored cursor, as an answer to GET /v1/inbox does", async () => {
     const user = unique("u");
-    const region = unique("r");
-    await announceMany(region, 2);
+    const region = await regionWithAnnouncements(2);
     expect((await userView(user)).cursors).toEqual({});
-    const catchup = await (await openSocket(user, { region, query: "?since=0&limit=1" })).catchup();
+    const catchup = await liveCatchup(user, { region, query: "?since=0&limit=1" });
     expect(catchup.announcements.map((a) => a.id)).toEqual([1]);
     expect(catchup.more).toBe(true);
     expect((await userView(user)).cursors).toEqual({ [region]: 1 });
   });
 
   it("reports the evictions since the last answer in dropped, and resets dropped to 0", async () => {
-    const user = unique("u");
-    await publishMany(user, 101); // PENDING_LIMIT is 100: seq 1 is evicted
-    const catchup = await (await openSocket(user)).catchup();
+    const user = await userWithMessages(101); // PENDING_LIMIT is 100: seq 1 is evicted
+    const catchup = await liveCatchup(user);
     expect(catchup.dropped).toBe(1);
     expect(catchup.personal[0]!.seq).toBe(2);
     expect((await poll(user)).dropped).toBe(0);
   });
 
   it("applies ?ack= before the catch-up is built", async () => {
-    const user = unique("u");
-    await publishMany(user, 3);
-    const catchup = await (await openSocket(user, { query: "?ack=2" })).catchup();
+    const user = await userWithMessages(3);
+    const catchup = await liveCatchup(user, { query: "?ack=2" });
     expect(catchup.personal.map((m) => m.seq)).toEqual([3]);
     expect(catchup.ack).toBe(3);
     expect((await userView(user)).pending).toMatchObject({ count: 1, oldestSeq: 3, newestSeq: 3 });
   });
 
   it("with ?consume=true removes the sent personal messages from the pending set", async () => {
-    const user = unique("u");
-    await publishMany(user, 2);
-    const catchup = await (await openSocket(user, { query: "?consume=true" })).catchup();
+    const user = await userWithMessages(2);
+    const catchup = await liveCatchup(user, { query: "?consume=true" });
     expect(catchup.personal.map((m) => m.seq)).toEqual([1, 2]);
     expect((await userView(user)).pending.count).toBe(0);
   });
 
   it("treats a since/epoch of another epoch as since=0 and says reset", async () => {
     const user = unique("u");
-    const region = unique("r");
-    await announceMany(region, 2);
-    const catchup = await (await openSocket(user, { region, query: "?since=2&epoch=0123456789abcdef" })).catchup();
+    const region = await regionWithAnnouncements(2);
+    const catchup = await liveCatchup(user, { region, query: "?since=2&epoch=0123456789abcdef" });
     expect(catchup.reset).toBe(true);
     expect(catchup.announcements.map((a) => a.id)).toEqual([1, 2]);
   });
@@ -149,8 +139,7 @@ describe("catch-up frame", () => {
   it("uses the region stored for the user when neither token nor query names one", async () => {
     const user = unique("u");
     const region = unique("r");
-    const put = await admin(`/admin/v1/users/${user}/region`, { method: "PUT", json: { region } });
-    expect(put.status).toBe(200);
+    await setRegion(user, region);
     const socket = await openSocket(user);
     expect((await socket.catchup()).region).toBe(region);
     const { ids } = await announce([region]);
@@ -159,7 +148,7 @@ describe("catch-up frame", () => {
 
   it("without any region has no announcements, and null cursor and epoch", async () => {
     const user = unique("u");
-    const catchup = await (await openSocket(user)).catchup();
+    const catchup = await liveCatchup(user);
     expect(catchup).toMatchObject({ region: null, cursor: null, epoch: null, announcements: [] });
   });
 });
@@ -167,8 +156,7 @@ describe("catch-up frame", () => {
 describe("personal frames", () => {
   it("a publish reaches the connected socket as a personal frame carrying the message as published", async () => {
     const user = unique("u");
-    const socket = await openSocket(user);
-    await socket.catchup();
+    const socket = await caughtUpSocket(user);
     const published = await publish(user, { title: "Hi", body: "live", data: { n: 1, list: [1, 2] } });
     const frame = await socket.waitForPersonal(published.seq);
     expect(frame).toEqual({
@@ -177,30 +165,21 @@ describe("personal frames", () => {
     });
   });
 
-  it("several publishes arrive in seq order, each once", async () => {
+  it.each([
+    ["several publishes", 5, (user: string) => publishMany(user, 5)],
+    ["concurrent publishes", 10, (user: string) => Promise.all(range(1, 10).map((i) => publish(user, { body: `c${i}` })))],
+  ])("%s arrive in seq order, each once", async (_what, count, publishAll) => {
     const user = unique("u");
-    const socket = await openSocket(user);
-    await socket.catchup();
-    await publishMany(user, 5);
-    await socket.waitForPersonal(5);
+    const socket = await caughtUpSocket(user);
+    await publishAll(user);
+    await socket.waitForPersonal(count);
     await socket.barrier();
-    expect(personalSeqs(socket.frames)).toEqual(range(1, 5));
-  });
-
-  it("concurrent publishes arrive in seq order, each once", async () => {
-    const user = unique("u");
-    const socket = await openSocket(user);
-    await socket.catchup();
-    await Promise.all(range(1, 10).map((i) => publish(user, { body: `c${i}` })));
-    await socket.waitForPersonal(10);
-    await socket.barrier();
-    expect(personalSeqs(socket.frames)).toEqual(range(1, 10));
+    expect(personalSeqs(socket.frames)).toEqual(range(1, count));
   });
 
   it("a message delivered live stays pending until acknowledged", async () => {
     const user = unique("u");
-    const socket = await openSocket(user);
-    await socket.catchup();
+    const socket = await caughtUpSocket(user);
     const { seq } = await publish(user);
     await socket.waitForPersonal(seq);
     expect((await userView(user)).pending).toMatchObject({ count: 1, oldestSeq: seq, newestSeq: seq });
@@ -210,31 +189,25 @@ describe("personal frames", () => {
 
 describe("client frames", () => {
   it("an ack frame is answered ok with the pending count, and the pending set shrinks", async () => {
-    const user = unique("u");
-    await publishMany(user, 3);
-    const socket = await openSocket(user);
-    await socket.catchup();
+    const user = await userWithMessages(3);
+    const socket = await caughtUpSocket(user);
     expect(await socket.request({ type: "ack", upTo: 2 })).toEqual({ type: "ok", for: "ack", pending: 1 });
     expect((await userView(user)).pending).toMatchObject({ count: 1, oldestSeq: 3, newestSeq: 3 });
   });
 
   it("a read frame with seqs is answered ok with the unread count; those leave unread and pending", async () => {
-    const user = unique("u");
-    await publishMany(user, 3);
-    const socket = await openSocket(user);
-    await socket.catchup();
+    const user = await userWithMessages(3);
+    const socket = await caughtUpSocket(user);
     expect(await socket.request({ type: "read", seqs: [1, 3] })).toEqual({ type: "ok", for: "read", unread: 1 });
-    expect((await unreadOf(user)).messages.map((m) => m.seq)).toEqual([2]);
+    expect(await unreadSeqs(user)).toEqual([2]);
     expect((await userView(user)).pending).toMatchObject({ count: 1, oldestSeq: 2, newestSeq: 2 });
   });
 
   it("a read frame with upTo is answered ok with the unread count; those leave unread and pending", async () => {
-    const user = unique("u");
-    await publishMany(user, 3);
-    const socket = await openSocket(user);
-    await socket.catchup();
+    const user = await userWithMessages(3);
+    const socket = await caughtUpSocket(user);
     expect(await socket.request({ type: "read", upTo: 2 })).toEqual({ type: "ok", for: "read", unread: 1 });
-    expect((await unreadOf(user)).messages.map((m) => m.seq)).toEqual([3]);
+    expect(await unreadSeqs(user)).toEqual([3]);
     expect((await userView(user)).pending).toMatchObject({ count: 1, oldestSeq: 3, newestSeq: 3 });
   });
 
@@ -252,10 +225,8 @@ describe("client frames", () => {
     ["a JSON number", "3"],
     ["the JSON text null", "null"],
   ])("%s is answered with an error frame (status 400) and changes nothing", async (_name, text) => {
-    const user = unique("u");
-    await publishMany(user, 3);
-    const socket = await openSocket(user);
-    await socket.catchup();
+    const user = await userWithMessages(3);
+    const socket = await caughtUpSocket(user);
     const answer = await socket.request(text);
     expect(answer).toMatchObject({ type: "error", status: 400 });
     expect(typeof (answer as { detail?: unknown }).detail).toBe("string");
@@ -265,38 +236,31 @@ describe("client frames", () => {
   });
 
   it("a binary frame is answered with an error frame (status 400) and changes nothing", async () => {
-    const user = unique("u");
-    await publishMany(user, 2);
-    const socket = await openSocket(user);
-    await socket.catchup();
+    const user = await userWithMessages(2);
+    const socket = await caughtUpSocket(user);
     const answer = await socket.request(new TextEncoder().encode(JSON.stringify({ type: "ack", upTo: 2 })));
     expect(answer).toMatchObject({ type: "error", status: 400 });
     expect((await userView(user)).pending.count).toBe(2);
   });
 
   it("a frame over MESSAGE_MAX_BYTES is answered with an error frame (status 413) and changes nothing", async () => {
-    const user = unique("u");
-    await publishMany(user, 2);
-    const socket = await openSocket(user);
-    await socket.catchup();
+    const user = await userWithMessages(2);
+    const socket = await caughtUpSocket(user);
     const answer = await socket.request(JSON.stringify({ type: "ack", upTo: 2, pad: "x".repeat(8192) }));
     expect(answer).toMatchObject({ type: "error", status: 413 });
     expect((await userView(user)).pending.count).toBe(2);
   });
 
   it("the socket keeps working after an error frame", async () => {
-    const user = unique("u");
-    await publishMany(user, 2);
-    const socket = await openSocket(user);
-    await socket.catchup();
+    const user = await userWithMessages(2);
+    const socket = await caughtUpSocket(user);
     expect(await socket.request("{not json")).toMatchObject({ type: "error", status: 400 });
     expect(await socket.request({ type: "ack", upTo: 1 })).toEqual({ type: "ok", for: "ack", pending: 1 });
   });
 
   it('{"type":"ping"} is answered {"type":"pong"}', async () => {
     const user = unique("u");
-    const socket = await openSocket(user);
-    await socket.catchup();
+    const socket = await caughtUpSocket(user);
     const before = socket.raw.length;
     expect(await socket.request('{"type":"ping"}')).toEqual({ type: "pong" });
     expect(socket.raw.slice(before)).toEqual(['{"type":"pong"}']);
@@ -307,10 +271,8 @@ describe("two sockets of one user", () => {
   it("both receive every personal and announcement frame", async () => {
     const user = unique("u");
     const region = unique("r");
-    const first = await openSocket(user, { region }, "first socket");
-    const second = await openSocket(user, { region }, "second socket");
-    await first.catchup();
-    await second.catchup();
+    const first = await caughtUpSocket(user, { region }, "first socket");
+    const second = await caughtUpSocket(user, { region }, "second socket");
     await publishMany(user, 2);
     await announceMany(region, 2);
     for (const socket of [first, second]) {
@@ -325,10 +287,8 @@ describe("two sockets of one user", () => {
   it("closing one leaves the other receiving announcements", async () => {
     const user = unique("u");
     const region = unique("r");
-    const first = await openSocket(user, { region }, "first socket");
-    const second = await openSocket(user, { region }, "second socket");
-    await first.catchup();
-    await second.catchup();
+    const first = await caughtUpSocket(user, { region }, "first socket");
+    const second = await caughtUpSocket(user, { region }, "second socket");
     await first.close();
     await waitFor(async () => (await openStates(user)).length === 1, "one open socket left on the user's object");
     expect(await regionFollowers(region)).toContain(user);
@@ -339,10 +299,7 @@ describe("two sockets of one user", () => {
 
 describe("announcements", () => {
   it("reach a connected user of the token's region as an announcement frame carrying the message as published", async () => {
-    const user = unique("u");
-    const region = unique("r");
-    const socket = await openSocket(user, { region });
-    await socket.catchup();
+    const { region, socket } = await socketInNewRegion();
     const { ids, createdAt } = await announce([region], { title: "T", body: "news", data: { k: "v" } });
     const frame = await socket.waitForAnnouncement(ids[region]!);
     expect(frame).toEqual({
@@ -361,10 +318,7 @@ describe("announcements", () => {
   });
 
   it("delivered live move the stored cursor to their id", async () => {
-    const user = unique("u");
-    const region = unique("r");
-    const socket = await openSocket(user, { region });
-    await socket.catchup();
+    const { user, region, socket } = await socketInNewRegion();
     expect((await userView(user)).cursors).toEqual({ [region]: 0 });
     await announceMany(region, 2);
     await socket.waitForAnnouncement(2);
@@ -376,10 +330,8 @@ describe("announcements", () => {
     const other = unique("u");
     const region = unique("r");
     const otherRegion = unique("r");
-    const socket = await openSocket(user, { region });
-    const bystander = await openSocket(other, { region: otherRegion });
-    await socket.catchup();
-    await bystander.catchup();
+    const socket = await caughtUpSocket(user, { region });
+    const bystander = await caughtUpSocket(other, { region: otherRegion });
     await announce([region], { body: "not for the bystander" });
     await socket.waitForAnnouncement(1);
     // A later announcement in the bystander's own region marks the point by which anything would have arrived.
@@ -397,10 +349,8 @@ describe("announcements", () => {
     const north = unique("u");
     const south = unique("u");
     const [regionN, regionS] = [unique("r"), unique("r")];
-    const socketN = await openSocket(north, { region: regionN });
-    const socketS = await openSocket(south, { region: regionS });
-    await socketN.catchup();
-    await socketS.catchup();
+    const socketN = await caughtUpSocket(north, { region: regionN });
+    const socketS = await caughtUpSocket(south, { region: regionS });
     await announce([regionN, regionS], { body: "both" });
     await announce([regionN, regionS], { body: "both again" });
     for (const [socket, region] of [[socketN, regionN], [socketS, regionS]] as const) {
@@ -412,10 +362,7 @@ describe("announcements", () => {
   });
 
   it("several in a row arrive in id order with no gaps", async () => {
-    const user = unique("u");
-    const region = unique("r");
-    const socket = await openSocket(user, { region });
-    await socket.catchup();
+    const { region, socket } = await socketInNewRegion();
     await announceMany(region, 6);
     await socket.waitForAnnouncement(6);
     await socket.barrier();
@@ -423,10 +370,7 @@ describe("announcements", () => {
   });
 
   it("published concurrently arrive in id order, each once", async () => {
-    const user = unique("u");
-    const region = unique("r");
-    const socket = await openSocket(user, { region });
-    await socket.catchup();
+    const { region, socket } = await socketInNewRegion();
     await Promise.all(range(1, 8).map((i) => announce([region], { body: `c${i}` })));
     await socket.waitForAnnouncement(8);
     await announce([region], { body: "last" });
@@ -436,9 +380,7 @@ describe("announcements", () => {
   });
 
   it("after a catch-up cut by ?limit=, the next live announcement brings the rest with no gap", async () => {
-    const user = unique("u");
-    const region = unique("r");
-    const socket = await openWithCutCatchup(user, region);
+    const { region, socket } = await socketWithCutCatchup();
     await announce([region]);
     await socket.waitForAnnouncement(4);
     await socket.barrier();
@@ -450,17 +392,14 @@ describe("announcements", () => {
   // every object shares one isolate and publishes write through to the copy, so the test puts in place the
   // copy another isolate would hold and delivers the region's push itself.
   it("a push that needs a gap read still arrives while this isolate's copy of the region is older", async () => {
-    const user = unique("u");
-    const region = unique("r");
-    const regionLog = env.REGIONS.getByName(region);
-    const socket = await openWithCutCatchup(user, region);
-    await regionLog.unfollow(user); // the test pushes id 4 itself, below
+    const { user, region, socket } = await socketWithCutCatchup();
+    await regionStub(region).unfollow(user); // the test pushes id 4 itself, below
     await announce([region], { body: "news 4" });
-    const { tail } = await regionLog.readWithTail(null, 1);
+    const { tail } = await regionStub(region).readWithTail(null, 1);
     const pushed = tail.rows.find((row) => row.id === 4)!;
     forgetTail(region);
     rememberTail(region, { ...tail, head: 3, rows: tail.rows.filter((row) => row.id <= 3) });
-    expect(await env.USERS.getByName(user).deliverAnnouncement(region, pushed)).toBe(true);
+    expect(await userStub(user).deliverAnnouncement(region, pushed)).toBe(true);
     await socket.waitForAnnouncement(4);
     await socket.barrier();
     expect(announcementIds(socket.frames)).toEqual([2, 3, 4]);
@@ -469,13 +408,12 @@ describe("announcements", () => {
   it("made while the user was disconnected come in the next catch-up", async () => {
     const user = unique("u");
     const region = unique("r");
-    const first = await openSocket(user, { region });
-    await first.catchup();
+    const first = await caughtUpSocket(user, { region });
     await announceMany(region, 1);
     await first.waitForAnnouncement(1);
     await first.close();
     await announceMany(region, 2);
-    const catchup = await (await openSocket(user, { region })).catchup();
+    const catchup = await liveCatchup(user, { region });
     expect(catchup.announcements.map((a) => a.id)).toEqual([2, 3]);
     expect(catchup.gap).toBe(false);
   });
@@ -485,10 +423,8 @@ describe("one user in two regions", () => {
   it("each socket gets its own region's announcements only, and both get personal frames", async () => {
     const user = unique("u");
     const [regionA, regionB] = [unique("r"), unique("r")];
-    const inA = await openSocket(user, { query: `?region=${regionA}` }, "socket in region A");
-    const inB = await openSocket(user, { query: `?region=${regionB}` }, "socket in region B");
-    await inA.catchup();
-    await inB.catchup();
+    const inA = await caughtUpSocket(user, { query: `?region=${regionA}` }, "socket in region A");
+    const inB = await caughtUpSocket(user, { query: `?region=${regionB}` }, "socket in region B");
     await announce([regionA], { body: "for A" });
     await announce([regionB], { body: "for B" });
     await publish(user, { body: "for both" });
@@ -505,12 +441,10 @@ describe("one user in two regions", () => {
   it("closing the socket of one region leaves the other region followed and delivering", async () => {
     const user = unique("u");
     const [regionA, regionB] = [unique("r"), unique("r")];
-    const inA = await openSocket(user, { query: `?region=${regionA}` }, "socket in region A");
-    const inB = await openSocket(user, { query: `?region=${regionB}` }, "socket in region B");
-    await inA.catchup();
-    await inB.catchup();
+    const inA = await caughtUpSocket(user, { query: `?region=${regionA}` }, "socket in region A");
+    const inB = await caughtUpSocket(user, { query: `?region=${regionB}` }, "socket in region B");
     await inA.close();
-    await waitFor(async () => !(await regionFollowers(regionA)).includes(user), "the user to unfollow region A");
+    await untilUnfollowed(regionA, user);
     expect(await regionFollowers(regionB)).toEqual([user]);
     await announce([regionB]);
     await inB.waitForAnnouncement(1);
@@ -519,16 +453,13 @@ describe("one user in two regions", () => {
 
 describe("hibernation", () => {
   it("after the user's object hibernates, personal and announcement frames still arrive in order, none repeated or skipped", async () => {
-    const user = unique("u");
-    const region = unique("r");
-    const socket = await openSocket(user, { region });
-    await socket.catchup();
+    const { user, region, socket } = await socketInNewRegion();
     await publishMany(user, 2);
     await announceMany(region, 2);
     await socket.waitForPersonal(2);
     await socket.waitForAnnouncement(2);
 
-    await evictDurableObject(env.USERS.getByName(user), { webSockets: "hibernate" });
+    await evictUser(user, { webSockets: "hibernate" });
     await publish(user, { body: "m3" });
     await announce([region], { body: "news 3" });
     await publish(user, { body: "m4" });
@@ -545,32 +476,24 @@ describe("hibernation", () => {
   });
 
   it("after the user's object hibernates, the socket still answers ack frames", async () => {
-    const user = unique("u");
-    await publishMany(user, 2);
-    const socket = await openSocket(user);
-    await socket.catchup();
-    await evictDurableObject(env.USERS.getByName(user), { webSockets: "hibernate" });
+    const user = await userWithMessages(2);
+    const socket = await caughtUpSocket(user);
+    await evictUser(user, { webSockets: "hibernate" });
     expect(await socket.request({ type: "ack", upTo: 2 })).toEqual({ type: "ok", for: "ack", pending: 0 });
   });
 
   it("closing a socket after the user's object hibernated still takes the user off the region's followers", async () => {
-    const user = unique("u");
-    const region = unique("r");
-    const socket = await openSocket(user, { region });
-    await socket.catchup();
-    await evictDurableObject(env.USERS.getByName(user), { webSockets: "hibernate" });
+    const { user, region, socket } = await socketInNewRegion();
+    await evictUser(user, { webSockets: "hibernate" });
     await socket.close();
-    await waitFor(async () => !(await regionFollowers(region)).includes(user), "the user to leave the followers table");
+    await untilUnfollowed(region, user);
   });
 
   it("after the region's object is evicted, its followers still receive announcements", async () => {
-    const user = unique("u");
-    const region = unique("r");
-    const socket = await openSocket(user, { region });
-    await socket.catchup();
+    const { region, socket } = await socketInNewRegion();
     await announceMany(region, 1);
     await socket.waitForAnnouncement(1);
-    await evictDurableObject(env.REGIONS.getByName(region));
+    await evictRegion(region);
     await announceMany(region, 1);
     await socket.waitForAnnouncement(2);
     await socket.barrier();
@@ -580,12 +503,9 @@ describe("hibernation", () => {
 
 describe("refusals before any upgrade", () => {
   async function expectRefused(res: Response, status: number) {
-    expect(res.status).toBe(status);
     expect(res.webSocket).toBeNull();
     expect(res.headers.get("Access-Control-Allow-Origin")).toBe("*");
-    const problem = await problemOf(res);
-    expect(problem.status).toBe(status);
-    return problem;
+    return expectProblem(res, status);
   }
 
   it("no token: 401 problem, no WebSocket", async () => {
@@ -612,8 +532,7 @@ describe("refusals before any upgrade", () => {
   it("?token= is accepted in place of the header (browsers cannot set one)", async () => {
     const user = unique("u");
     await publish(user);
-    const socket = await openSocket(user, { tokenInQuery: true });
-    expect((await socket.catchup()).personal.map((m) => m.seq)).toEqual([1]);
+    expect((await liveCatchup(user, { tokenInQuery: true })).personal.map((m) => m.seq)).toEqual([1]);
   });
 
   it("?region= other than the token's claim: 403 problem, no WebSocket", async () => {
@@ -623,8 +542,7 @@ describe("refusals before any upgrade", () => {
 
   it("?region= equal to the token's claim is accepted", async () => {
     const region = unique("r");
-    const socket = await openSocket(unique("u"), { region, query: `?region=${region}` });
-    expect((await socket.catchup()).region).toBe(region);
+    expect((await liveCatchup(unique("u"), { region, query: `?region=${region}` })).region).toBe(region);
   });
 
   it.each([
@@ -642,11 +560,6 @@ describe("refusals before any upgrade", () => {
   });
 });
 
-/** The live route with exactly these headers (the caller supplies any credentials). */
-function fetchLive(headers: Record<string, string>, query = "") {
-  return call(`/v1/inbox/live${query}`, { headers });
-}
-
 /** A correctly signed request to the live route with exactly these other headers. */
 async function liveUpgradeWith(userId: string, headers: Record<string, string>) {
   const token = await clientToken({ sub: userId });
@@ -656,30 +569,23 @@ async function liveUpgradeWith(userId: string, headers: Record<string, string>) 
 describe("clean-up when a client goes away", () => {
   it("after the client closes, the user's object holds no open socket", async () => {
     const user = unique("u");
-    const socket = await openSocket(user);
-    await socket.catchup();
+    const socket = await caughtUpSocket(user);
     expect(await openStates(user)).toHaveLength(1);
     await socket.close();
     await waitFor(async () => (await openStates(user)).length === 0, "no open socket on the user's object", () => null);
   });
 
   it("after the client closes, the region's followers table no longer lists the user", async () => {
-    const user = unique("u");
-    const region = unique("r");
-    const socket = await openSocket(user, { region });
-    await socket.catchup();
+    const { user, region, socket } = await socketInNewRegion();
     expect(await regionFollowers(region)).toEqual([user]);
     await socket.close();
-    await waitFor(async () => !(await regionFollowers(region)).includes(user), "the user to leave the followers table");
+    await untilUnfollowed(region, user);
   });
 
   it("after the last socket closed, a new announcement still publishes (201)", async () => {
-    const user = unique("u");
-    const region = unique("r");
-    const socket = await openSocket(user, { region });
-    await socket.catchup();
+    const { user, region, socket } = await socketInNewRegion();
     await socket.close();
-    await waitFor(async () => !(await regionFollowers(region)).includes(user), "the user to leave the followers table");
+    await untilUnfollowed(region, user);
     const res = await admin("/admin/v1/announcements", { method: "POST", json: { regions: [region], body: "later" } });
     expect(res.status).toBe(201);
     expect(((await res.json()) as { ids: Record<string, number> }).ids).toEqual({ [region]: 1 });
@@ -688,11 +594,9 @@ describe("clean-up when a client goes away", () => {
   it("a socket opened while the previous one is closing still receives announcements", async () => {
     const user = unique("u");
     const region = unique("r");
-    const before = await openSocket(user, { region }, "closing socket");
-    await before.catchup();
+    const before = await caughtUpSocket(user, { region }, "closing socket");
     const closing = before.close();
-    const after = await openSocket(user, { region }, "new socket");
-    await after.catchup();
+    const after = await caughtUpSocket(user, { region }, "new socket");
     await closing;
     await waitFor(async () => (await openStates(user)).length === 1, "exactly the new socket open on the user's object");
     await announce([region]);
@@ -704,12 +608,10 @@ describe("clean-up when a client goes away", () => {
     const stays = unique("u");
     const leaves = unique("u");
     const region = unique("r");
-    const staying = await openSocket(stays, { region }, "staying socket");
-    const leaving = await openSocket(leaves, { region }, "leaving socket");
-    await staying.catchup();
-    await leaving.catchup();
+    const staying = await caughtUpSocket(stays, { region }, "staying socket");
+    const leaving = await caughtUpSocket(leaves, { region }, "leaving socket");
     await leaving.close();
-    await waitFor(async () => !(await regionFollowers(region)).includes(leaves), "the leaving user to unfollow");
+    await untilUnfollowed(region, leaves);
     await announceMany(region, 2);
     await staying.waitForAnnouncement(2);
     await staying.barrier();
@@ -721,21 +623,14 @@ describe("clean-up when a client goes away", () => {
 describe("CORS_ORIGINS set to a list", () => {
   const ORIGINS = "https://app.example";
 
-  async function upgradeFrom(origin: string | undefined) {
-    const user = unique("u");
-    const token = await clientToken({ sub: user });
-    const request = new Request("http://postbox.test/v1/inbox/live", {
-      headers: { Upgrade: "websocket", Authorization: `Bearer ${token}`, ...(origin !== undefined && { Origin: origin }) },
-    });
-    return worker.fetch(request, { ...env, CORS_ORIGINS: ORIGINS }, createExecutionContext());
-  }
+  const upgradeFrom = (origin: string | undefined) =>
+    liveUpgrade(unique("u"), { env: { CORS_ORIGINS: ORIGINS }, headers: origin === undefined ? {} : { Origin: origin } });
 
   it("a WebSocket upgrade from an unlisted Origin is refused with 403, no WebSocket", async () => {
     const res = await upgradeFrom("https://evil.example");
-    expect(res.status).toBe(403);
     expect(res.webSocket).toBeNull();
-    expect((await problemOf(res)).status).toBe(403);
     expect(res.headers.get("Access-Control-Allow-Origin")).toBeNull();
+    await expectProblem(res, 403);
   });
 
   it("a WebSocket upgrade without an Origin (a native app) is accepted (101)", async () => {

@@ -1,48 +1,42 @@
 // GET /v1/inbox, the message request, for its announcement part: which region
 // is read, where the cursor starts and how it moves, since/epoch/reset, gap,
 // limit and more, racing polls, and the personal part alongside it.
-import { env } from "cloudflare:workers";
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { admin, announce, client, EMPTY_ANSWER, poll, problemOf, publish, unique, userView, type InboxAnswer } from "./helpers";
-
-const DAY = 24 * 60 * 60 * 1000;
-const TTL_MS = 2_592_000 * 1000; // ANNOUNCEMENT_TTL_SECONDS default (30 d)
-const LIMIT = 1000; // ANNOUNCEMENT_LIMIT default
-
-async function setRegion(userId: string, region: string | null) {
-  const res = await admin(`/admin/v1/users/${encodeURIComponent(userId)}/region`, { method: "PUT", json: { region } });
-  expect(res.status).toBe(200);
-  return (await res.json()) as { userId: string; region: string | null };
-}
-
-async function regionLog(region: string) {
-  const res = await admin(`/admin/v1/regions/${encodeURIComponent(region)}/announcements?limit=1`);
-  expect(res.status).toBe(200);
-  return (await res.json()) as { region: string; epoch: string; head: number; oldest: number | null };
-}
-
-/** Publishes `count` announcements straight through the region object (fast seeding). */
-async function seed(region: string, count: number) {
-  const stub = env.REGIONS.getByName(region);
-  const createdAt = new Date().toISOString();
-  for (let start = 0; start < count; start += 200) {
-    await Promise.all(
-      Array.from({ length: Math.min(200, count - start) }, (_, i) =>
-        stub.publish(region, { body: `seed ${start + i + 1}` }, createdAt),
-      ),
-    );
-  }
-}
-
-async function announceMany(region: string, count: number) {
-  const ids: number[] = [];
-  for (let i = 0; i < count; i++) ids.push((await announce([region], { body: `n${i}` })).ids[region]!);
-  return ids;
-}
+import {
+  announce,
+  announceMany,
+  ANNOUNCEMENT_LIMIT,
+  ANNOUNCEMENT_TTL,
+  client,
+  DAY,
+  EMPTY_ANSWER,
+  evictRegion,
+  expectInvalid,
+  expectProblem,
+  freezeTime,
+  poll,
+  publish,
+  range,
+  regionLog,
+  regionStub,
+  regionWithAnnouncements,
+  seedAnnouncements,
+  setRegion,
+  travel,
+  unique,
+  userView,
+  wipeStorage,
+  type InboxAnswer,
+} from "./helpers";
 
 const ids = (answer: InboxAnswer) => answer.announcements.map((a) => a.id);
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+/** Empties the region's storage and restarts its object, as if it had never run: a new epoch begins. */
+async function resetRegionStorage(region: string) {
+  await runInDurableObject(regionStub(region), (_instance, state) => wipeStorage(state.storage));
+  await evictRegion(region);
+}
 
 /** A user whose stored cursor in `region` is at the region's current head. */
 async function userAtHead(region: string) {
@@ -64,8 +58,7 @@ describe("GET /v1/inbox: which region", () => {
   });
 
   it("reads the region of the token's claim", async () => {
-    const region = unique("r");
-    await announceMany(region, 2);
+    const region = await regionWithAnnouncements(2);
     const { epoch } = await regionLog(region);
     const answer = await poll(unique("u"), "", { region });
     expect(answer.region).toBe(region);
@@ -74,8 +67,7 @@ describe("GET /v1/inbox: which region", () => {
   });
 
   it("reads the region named by ?region= when the token has no claim", async () => {
-    const region = unique("r");
-    await announceMany(region, 3);
+    const region = await regionWithAnnouncements(3);
     const { epoch } = await regionLog(region);
     const answer = await poll(unique("u"), `?region=${region}`);
     expect(answer.region).toBe(region);
@@ -128,18 +120,14 @@ describe("GET /v1/inbox: which region", () => {
     await announceMany(other, 2);
     await publish(userId, { body: "personal" });
     const res = await client(userId, `/v1/inbox?region=${other}&consume=true`, { region: claimed });
-    expect(res.status).toBe(403);
-    const problem = await problemOf(res);
-    expect(problem.status).toBe(403);
+    await expectProblem(res, 403);
     const view = await userView(userId);
     expect(view.cursors).toEqual({});
     expect(view.pending.count).toBe(1);
   });
 
   it("answers 400 to an invalid ?region=", async () => {
-    const res = await client(unique("u"), "/v1/inbox?region=not%20valid");
-    expect(res.status).toBe(400);
-    expect((await problemOf(res)).errors?.map((e) => e.path)).toEqual(["region"]);
+    await expectInvalid(await client(unique("u"), "/v1/inbox?region=not%20valid"), "region");
   });
 
   it("PUT region null clears the stored region: no announcement part any more", async () => {
@@ -180,8 +168,7 @@ describe("GET /v1/inbox: the stored cursor", () => {
   });
 
   it("then returns later announcements, oldest first, and advances the stored cursor", async () => {
-    const region = unique("r");
-    await announceMany(region, 3);
+    const region = await regionWithAnnouncements(3);
     const userId = await userAtHead(region);
     const published = await announce([region], { title: "T", body: "four", data: { k: 1 } });
     await announce([region], { body: "five" });
@@ -238,7 +225,7 @@ describe("GET /v1/inbox: the stored cursor", () => {
   it("defaults limit to 100", async () => {
     const region = unique("r");
     const userId = await userAtHead(region);
-    await seed(region, 101);
+    await seedAnnouncements(region, 101);
     const answer = await poll(userId, `?region=${region}`);
     expect(answer.announcements).toHaveLength(100);
     expect([answer.cursor, answer.more]).toEqual([100, true]);
@@ -249,8 +236,7 @@ describe("GET /v1/inbox: the stored cursor", () => {
 
 describe("GET /v1/inbox: since, epoch and reset", () => {
   it("uses the client's own since instead of the stored cursor, then stores the answer's cursor", async () => {
-    const region = unique("r");
-    await announceMany(region, 5);
+    const region = await regionWithAnnouncements(5);
     const userId = await userAtHead(region); // stored cursor 5
     const answer = await poll(userId, `?region=${region}&since=2`);
     expect([ids(answer), answer.cursor, answer.reset, answer.gap]).toEqual([[3, 4, 5], 5, false, false]);
@@ -262,31 +248,27 @@ describe("GET /v1/inbox: since, epoch and reset", () => {
   });
 
   it("since=0 gets everything still retained", async () => {
-    const region = unique("r");
-    await announceMany(region, 4);
+    const region = await regionWithAnnouncements(4);
     const answer = await poll(unique("u"), `?region=${region}&since=0`);
     expect([ids(answer), answer.cursor, answer.gap, answer.reset]).toEqual([[1, 2, 3, 4], 4, false, false]);
   });
 
   it("since equal to the head (same epoch) returns nothing and is no reset", async () => {
-    const region = unique("r");
-    await announceMany(region, 3);
+    const region = await regionWithAnnouncements(3);
     const { epoch } = await regionLog(region);
     const answer = await poll(unique("u"), `?region=${region}&since=3&epoch=${epoch}`);
     expect([ids(answer), answer.cursor, answer.reset, answer.gap]).toEqual([[], 3, false, false]);
   });
 
   it("an epoch that matches the region's is no reset", async () => {
-    const region = unique("r");
-    await announceMany(region, 3);
+    const region = await regionWithAnnouncements(3);
     const { epoch } = await regionLog(region);
     const answer = await poll(unique("u"), `?region=${region}&since=1&epoch=${epoch}`);
     expect([ids(answer), answer.cursor, answer.reset, answer.epoch]).toEqual([[2, 3], 3, false, epoch]);
   });
 
   it("an epoch that differs from the region's is a reset: since counts as 0", async () => {
-    const region = unique("r");
-    await announceMany(region, 4);
+    const region = await regionWithAnnouncements(4);
     const { epoch } = await regionLog(region);
     const answer = await poll(unique("u"), `?region=${region}&since=2&epoch=some-other-epoch`);
     expect([ids(answer), answer.cursor, answer.reset, answer.gap, answer.epoch]).toEqual([
@@ -299,8 +281,7 @@ describe("GET /v1/inbox: since, epoch and reset", () => {
   });
 
   it("since above the region's head is a reset: since counts as 0", async () => {
-    const region = unique("r");
-    await announceMany(region, 2);
+    const region = await regionWithAnnouncements(2);
     const { epoch } = await regionLog(region);
     const withEpoch = await poll(unique("u"), `?region=${region}&since=7&epoch=${epoch}`);
     expect([ids(withEpoch), withEpoch.cursor, withEpoch.reset, withEpoch.gap]).toEqual([[1, 2], 2, true, false]);
@@ -309,8 +290,7 @@ describe("GET /v1/inbox: since, epoch and reset", () => {
   });
 
   it("a reset applies limit from id 1 on", async () => {
-    const region = unique("r");
-    await announceMany(region, 3);
+    const region = await regionWithAnnouncements(3);
     const userId = unique("u");
     const answer = await poll(userId, `?region=${region}&since=2&epoch=old&limit=2`);
     expect([ids(answer), answer.cursor, answer.reset, answer.more]).toEqual([[1, 2], 2, true, true]);
@@ -318,8 +298,7 @@ describe("GET /v1/inbox: since, epoch and reset", () => {
   });
 
   it("ignores epoch without since: the stored cursor is used and there is no reset", async () => {
-    const region = unique("r");
-    await announceMany(region, 2);
+    const region = await regionWithAnnouncements(2);
     const userId = await userAtHead(region);
     await announceMany(region, 1);
     const answer = await poll(userId, `?region=${region}&epoch=some-other-epoch`);
@@ -327,15 +306,9 @@ describe("GET /v1/inbox: since, epoch and reset", () => {
   });
 
   it("a client cursor from before the region's storage was reset gets the new epoch's announcements from 1", async () => {
-    const region = unique("r");
-    const stub = env.REGIONS.getByName(region);
-    await announceMany(region, 5);
+    const region = await regionWithAnnouncements(5);
     const old = await regionLog(region);
-    await runInDurableObject(stub, async (_instance, state) => {
-      await state.storage.deleteAlarm();
-      await state.storage.deleteAll();
-    });
-    await evictDurableObject(stub);
+    await resetRegionStorage(region);
     await announceMany(region, 2);
     const fresh = await regionLog(region);
     expect(fresh.epoch).not.toBe(old.epoch);
@@ -346,15 +319,9 @@ describe("GET /v1/inbox: since, epoch and reset", () => {
   });
 
   it("a stored cursor from before the region's storage was reset does not hide the new epoch's announcements", async () => {
-    const region = unique("r");
-    const stub = env.REGIONS.getByName(region);
-    await announceMany(region, 5);
+    const region = await regionWithAnnouncements(5);
     const userId = await userAtHead(region); // stored cursor 5 in the old epoch
-    await runInDurableObject(stub, async (_instance, state) => {
-      await state.storage.deleteAlarm();
-      await state.storage.deleteAll();
-    });
-    await evictDurableObject(stub);
+    await resetRegionStorage(region);
     await announceMany(region, 2);
     const answer = await poll(userId, `?region=${region}`);
     expect([ids(answer), answer.cursor, answer.epoch]).toEqual([[1, 2], 2, (await regionLog(region)).epoch]);
@@ -364,25 +331,22 @@ describe("GET /v1/inbox: since, epoch and reset", () => {
 describe("GET /v1/inbox: gap", () => {
   it("is true when announcements after the stored cursor expired (age retention)", async () => {
     const region = unique("r");
-    vi.useFakeTimers({ toFake: ["Date"] });
-    const t0 = Date.now();
-    vi.setSystemTime(t0);
+    const t0 = freezeTime();
     const userId = await userAtHead(region); // cursor 0
     await announceMany(region, 3);
     vi.setSystemTime(t0 + 10 * DAY);
     await announceMany(region, 2);
-    vi.setSystemTime(t0 + TTL_MS + 1000); // 1, 2, 3 expired; 4, 5 retained
+    vi.setSystemTime(t0 + ANNOUNCEMENT_TTL + 1000); // 1, 2, 3 expired; 4, 5 retained
     const answer = await poll(userId, `?region=${region}`);
     expect([ids(answer), answer.cursor, answer.gap, answer.reset]).toEqual([[4, 5], 5, true, false]);
   });
 
   it("is true when every announcement after the cursor expired and none is returned", async () => {
     const region = unique("r");
-    vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(Date.now());
+    freezeTime();
     const userId = await userAtHead(region); // cursor 0
     await announceMany(region, 3);
-    vi.setSystemTime(Date.now() + TTL_MS + 1000);
+    travel(ANNOUNCEMENT_TTL + 1000);
     const answer = await poll(userId, `?region=${region}`);
     expect([ids(answer), answer.cursor, answer.gap, answer.more]).toEqual([[], 3, true, false]);
     // The cursor now stands at the head: the next poll has no gap.
@@ -392,7 +356,7 @@ describe("GET /v1/inbox: gap", () => {
 
   it("is true for since=0 after id 1 was dropped by count retention, and false from the oldest retained on", async () => {
     const region = unique("r");
-    await seed(region, LIMIT + 1); // id 1 dropped, 2 .. 1001 retained
+    await seedAnnouncements(region, ANNOUNCEMENT_LIMIT + 1); // id 1 dropped, 2 .. 1001 retained
     expect((await regionLog(region)).oldest).toBe(2);
     const zero = await poll(unique("u"), `?region=${region}&since=0&limit=2`);
     expect([ids(zero), zero.cursor, zero.gap, zero.more]).toEqual([[2, 3], 3, true, true]);
@@ -402,18 +366,18 @@ describe("GET /v1/inbox: gap", () => {
 
   it("is true after a reset when id 1 is no longer retained", async () => {
     const region = unique("r");
-    await seed(region, LIMIT + 2); // 1 and 2 dropped
+    await seedAnnouncements(region, ANNOUNCEMENT_LIMIT + 2); // 1 and 2 dropped
     const answer = await poll(unique("u"), `?region=${region}&since=5&epoch=gone&limit=1`);
     expect([ids(answer), answer.cursor, answer.reset, answer.gap]).toEqual([[3], 3, true, true]);
   });
 
   it("is false when nothing after the cursor was dropped, also while older ids were", async () => {
     const region = unique("r");
-    await seed(region, LIMIT + 3); // 1 .. 3 dropped
+    await seedAnnouncements(region, ANNOUNCEMENT_LIMIT + 3); // 1 .. 3 dropped
     const userId = await userAtHead(region);
     await announceMany(region, 2);
     const stored = await poll(userId, `?region=${region}`);
-    expect([ids(stored), stored.gap]).toEqual([[LIMIT + 4, LIMIT + 5], false]);
+    expect([ids(stored), stored.gap]).toEqual([[ANNOUNCEMENT_LIMIT + 4, ANNOUNCEMENT_LIMIT + 5], false]);
     // The cursor just before the oldest retained id: nothing in between is missing.
     const { oldest } = await regionLog(region);
     expect(oldest).toBe(6); // 1 .. 5 dropped now
@@ -422,8 +386,7 @@ describe("GET /v1/inbox: gap", () => {
   });
 
   it("is false for a user whose cursor stands at the head", async () => {
-    const region = unique("r");
-    await announceMany(region, 2);
+    const region = await regionWithAnnouncements(2);
     const userId = await userAtHead(region);
     const answer = await poll(userId, `?region=${region}`);
     expect([ids(answer), answer.cursor, answer.gap]).toEqual([[], 2, false]);

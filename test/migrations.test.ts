@@ -1,20 +1,35 @@
 // Each object's storage carries its schema version and is brought up to date
 // when the object starts (src/shared/migrations.ts): fresh objects, objects
 // built before versioning, steps applied once and whole, and a rollback refused.
-import { env } from "cloudflare:workers";
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { regionSchema } from "../src/region/schema";
 import { migrate, type MigrationStep, type Schema } from "../src/shared/migrations";
 import type { PersonalMessage } from "../src/shared/schema";
 import { MeteredSql } from "../src/shared/sql";
 import { userSchema } from "../src/user/schema";
-import { admin, announce, client, poll, publish, unique, userView, wipeStorage } from "./helpers";
+import {
+  admin,
+  announce,
+  DAY,
+  evictRegion,
+  evictUser,
+  messagesPath,
+  poll,
+  publish,
+  regionLog,
+  regionStub,
+  SECOND,
+  unique,
+  unreadSeqs,
+  userStub,
+  userView,
+  wipeStorage,
+} from "./helpers";
 import { writeLegacyInbox, writeLegacyRegion } from "./legacy-storage";
 import { regionFollowers } from "./live-helpers";
 
-const HOUR = 60 * 60 * 1000;
-const DAY = 24 * HOUR;
+const HOUR = 60 * 60 * SECOND;
 
 function versionIn(storage: DurableObjectStorage) {
   return storage.sql.exec<{ version: number }>("SELECT version FROM schema_version").one().version;
@@ -28,22 +43,6 @@ function tablesIn(storage: DurableObjectStorage) {
     .map((row) => row.name);
 }
 
-async function announcementLog(region: string) {
-  const res = await admin(`/admin/v1/regions/${encodeURIComponent(region)}/announcements`);
-  expect(res.status).toBe(200);
-  return (await res.json()) as {
-    announcements: { id: number; body: string }[];
-    epoch: string;
-    head: number;
-    oldest: number;
-  };
-}
-
-async function unreadSeqs(userId: string) {
-  const { messages } = (await (await client(userId, "/v1/inbox/unread")).json()) as { messages: { seq: number }[] };
-  return messages.map((m) => m.seq);
-}
-
 /** The hash the publish route keys an Idempotency-Key's body by (SHA-256 of the key-sorted JSON). */
 async function bodyHash(canonicalBody: string) {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonicalBody));
@@ -54,7 +53,7 @@ async function bodyHash(canonicalBody: string) {
 const scratchSchema = (steps: MigrationStep[]): Schema => ({ name: "Scratch", steps, unversionedTables: [] });
 
 function inScratchStorage<T>(run: (storage: DurableObjectStorage) => T | Promise<T>) {
-  return runInDurableObject(env.USERS.getByName(unique("scratch")), async (_instance, state) => {
+  return runInDurableObject(userStub(unique("scratch")), async (_instance, state) => {
     await wipeStorage(state.storage);
     return run(state.storage);
   });
@@ -69,7 +68,7 @@ describe("a fresh object", () => {
     const region = unique("r");
     await publish(user);
     await announce([region]);
-    const userStorage = await runInDurableObject(env.USERS.getByName(user), (_instance, { storage }) => ({
+    const userStorage = await runInDurableObject(userStub(user), (_instance, { storage }) => ({
       version: versionIn(storage),
       tables: tablesIn(storage),
     }));
@@ -77,7 +76,7 @@ describe("a fresh object", () => {
       version: userSchema.steps.length,
       tables: [...userSchema.unversionedTables, "schema_version"].sort(),
     });
-    const regionVersion = await runInDurableObject(env.REGIONS.getByName(region), (_instance, { storage }) =>
+    const regionVersion = await runInDurableObject(regionStub(region), (_instance, { storage }) =>
       versionIn(storage),
     );
     expect(regionVersion).toBe(regionSchema.steps.length);
@@ -89,7 +88,7 @@ describe("an object built by the code before versioning", () => {
     const user = unique("u");
     const region = unique("r");
     for (let i = 1; i <= 3; i++) await announce([region], { body: `a${i}` });
-    const { epoch } = await announcementLog(region);
+    const { epoch } = await regionLog(region);
     const now = Date.now();
     const createdAt = (seq: number) => new Date(now - (5 - seq) * 1000).toISOString();
     // As the publish path writes them: seq, the content's fields, createdAt.
@@ -108,7 +107,7 @@ describe("an object built by the code before versioning", () => {
       alarmAt: keyStoredAt + DAY,
     };
     const firstAnswer = { seq: 4, createdAt: withData.createdAt, evicted: 0 };
-    const stub = env.USERS.getByName(user);
+    const stub = userStub(user);
     await runInDurableObject(stub, async (_instance, { storage }) => {
       await wipeStorage(storage);
       writeLegacyInbox(storage, {
@@ -127,7 +126,7 @@ describe("an object built by the code before versioning", () => {
       });
       await storage.setAlarm(state.alarmAt);
     });
-    await evictDurableObject(stub);
+    await evictUser(user);
 
     expect(await userView(user)).toStrictEqual({
       userId: user,
@@ -136,7 +135,7 @@ describe("an object built by the code before versioning", () => {
       unread: { count: 3, expiresAt: new Date(state.unreadExpiresAt).toISOString() },
       cursors: { [region]: 2 },
     });
-    const again = await admin(`/admin/v1/users/${user}/messages`, {
+    const again = await admin(messagesPath(user), {
       method: "POST",
       json: { title: "t", body: "m4", data: { orderId: 42 } },
       headers: { "Idempotency-Key": "order-42" },
@@ -159,7 +158,7 @@ describe("an object built by the code before versioning", () => {
     const follower = unique("u");
     const epoch = "0123456789abcdef";
     const now = Date.now();
-    const stub = env.REGIONS.getByName(region);
+    const stub = regionStub(region);
     await runInDurableObject(stub, async (_instance, { storage }) => {
       await wipeStorage(storage);
       writeLegacyRegion(storage, {
@@ -173,11 +172,11 @@ describe("an object built by the code before versioning", () => {
       });
       await storage.setAlarm(now + 30 * DAY);
     });
-    await evictDurableObject(stub);
+    await evictRegion(region);
 
     expect(await regionFollowers(region)).toEqual([follower]);
     expect((await announce([region], { body: "a4" })).ids[region]).toBe(4);
-    const log = await announcementLog(region);
+    const log = await regionLog(region);
     expect([log.epoch, log.oldest, log.head]).toEqual([epoch, 1, 4]);
     expect(log.announcements.map((a) => [a.id, a.body])).toEqual([1, 2, 3, 4].map((id) => [id, `a${id}`]));
     const answer = await poll(unique("u"), `?region=${region}&since=2&epoch=${epoch}`);
@@ -227,10 +226,10 @@ describe("a step", () => {
       migrate(storage, sql, schema);
       return sql.cost;
     };
-    const userCost = runInDurableObject(env.USERS.getByName(user), (_instance, { storage }) =>
+    const userCost = runInDurableObject(userStub(user), (_instance, { storage }) =>
       startUpCost(storage, userSchema),
     );
-    const regionCost = runInDurableObject(env.REGIONS.getByName(region), (_instance, { storage }) =>
+    const regionCost = runInDurableObject(regionStub(region), (_instance, { storage }) =>
       startUpCost(storage, regionSchema),
     );
     expect(await Promise.all([userCost, regionCost])).toStrictEqual([
@@ -275,7 +274,7 @@ describe("a stored version newer than the code's (a rollback)", () => {
   it("is refused by migrate, which changes nothing", async () => {
     const user = unique("u");
     await publish(user, { body: "kept" });
-    const stub = env.USERS.getByName(user);
+    const stub = userStub(user);
     await runInDurableObject(stub, (_instance, { storage }) => {
       storage.sql.exec("UPDATE schema_version SET version = ?", newer);
       const before = tablesIn(storage);
@@ -283,7 +282,7 @@ describe("a stored version newer than the code's (a rollback)", () => {
       expect([versionIn(storage), tablesIn(storage)]).toEqual([newer, before]);
       storage.sql.exec("UPDATE schema_version SET version = ?", userSchema.steps.length);
     });
-    await evictDurableObject(stub);
+    await evictUser(user);
     expect((await poll(user)).personal.map((m) => m.body)).toEqual(["kept"]);
   });
 });

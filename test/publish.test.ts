@@ -2,11 +2,25 @@
 // as stored, percent-decoding of the user, the pending and unread caps, and
 // Idempotency-Key.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { admin, adminText, client, messagesPath, poll, problemOf, publish, unique, userView } from "./helpers";
-
-const DAY_MS = 24 * 60 * 60 * 1000;
-
-type PublishAnswer = { seq: number; createdAt: string; evicted: number };
+import {
+  ackUpTo,
+  admin,
+  adminText,
+  aheadOfNow,
+  DAY,
+  expectInvalid,
+  expectProblem,
+  freezeTime,
+  messagesPath,
+  poll,
+  publish,
+  publishMany,
+  unique,
+  unreadOf,
+  userView,
+  userWithMessages,
+  type PublishAnswer,
+} from "./helpers";
 
 /** A publish with an Idempotency-Key; the raw Response, so status and body can both be checked. */
 function publishWithKey(userId: string, key: string, message: Record<string, unknown>) {
@@ -18,33 +32,13 @@ function publishTextWithKey(userId: string, key: string, text: string) {
   return adminText(messagesPath(userId), "POST", text, { "Idempotency-Key": key });
 }
 
-/** Publishes `count` messages one after the other and returns the answers in order. */
-async function publishMany(userId: string, count: number, body = (i: number) => `m${i}`) {
-  const answers: PublishAnswer[] = [];
-  for (let i = 1; i <= count; i++) answers.push(await publish(userId, { body: body(i) }));
-  return answers;
-}
-
-async function unreadOf(userId: string, limit = 500) {
-  const res = await client(userId, `/v1/inbox/unread?limit=${limit}`);
-  expect(res.status).toBe(200);
-  return (await res.json()) as { count: number; messages: { seq: number; body: string }[] };
-}
-
-/** A fixed moment a little ahead of the real clock (never behind it, so no alarm lands in the real past). */
-function aheadOfNow(ms = 60_000) {
-  return Math.ceil(Date.now() / 1000) * 1000 + ms;
-}
-
 afterEach(() => {
   vi.useRealTimers();
 });
 
 describe("the publish answer", () => {
   it("answers 201 with exactly seq, createdAt and evicted", async () => {
-    const at = aheadOfNow();
-    vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(at);
+    const at = freezeTime(aheadOfNow());
     const res = await admin(messagesPath(unique("u")), { method: "POST", json: { body: "hello" } });
     expect(res.status).toBe(201);
     expect(res.headers.get("Content-Type")).toMatch(/^application\/json/);
@@ -109,24 +103,17 @@ describe("the message as stored", () => {
     expect(personal[0]!.title).toBe(title);
   });
 
-  it("absent title and data come back omitted or null", async () => {
+  it.each([
+    ["absent title and data", { body: "only a body" }],
+    ["title and data sent as null", { title: null, body: "b", data: null }],
+  ])("%s come back omitted or null", async (_what, published) => {
     const user = unique("u");
-    const answer = await publish(user, { body: "only a body" });
+    const answer = await publish(user, published);
     const [message] = (await poll(user)).personal as Record<string, unknown>[];
     expect(message!.title ?? null).toBeNull();
     expect(message!.data ?? null).toBeNull();
     const { title: _title, data: _data, ...rest } = message!;
-    expect(rest).toStrictEqual({ seq: answer.seq, body: "only a body", createdAt: answer.createdAt });
-  });
-
-  it("title and data sent as null come back omitted or null", async () => {
-    const user = unique("u");
-    const answer = await publish(user, { title: null, body: "b", data: null });
-    const [message] = (await poll(user)).personal as Record<string, unknown>[];
-    expect(message!.title ?? null).toBeNull();
-    expect(message!.data ?? null).toBeNull();
-    const { title: _title, data: _data, ...rest } = message!;
-    expect(rest).toStrictEqual({ seq: answer.seq, body: "b", createdAt: answer.createdAt });
+    expect(rest).toStrictEqual({ seq: answer.seq, body: published.body, createdAt: answer.createdAt });
   });
 
   it("a lone surrogate in the body comes back as published", async () => {
@@ -193,8 +180,7 @@ describe("the pending limit (100)", () => {
   });
 
   it("each publish beyond the limit evicts exactly one more", async () => {
-    const user = unique("u");
-    await publishMany(user, 100);
+    const user = await userWithMessages(100);
     const extra = [await publish(user), await publish(user), await publish(user)];
     expect(extra.map((a) => [a.seq, a.evicted])).toEqual([
       [101, 1],
@@ -205,15 +191,13 @@ describe("the pending limit (100)", () => {
   });
 
   it("an eviction is reported once as dropped in the next poll answer, then dropped is 0", async () => {
-    const user = unique("u");
-    await publishMany(user, 101);
+    const user = await userWithMessages(101);
     expect((await poll(user)).dropped).toBe(1);
     expect((await poll(user)).dropped).toBe(0);
   });
 
   it("dropped adds up every eviction since the last answer", async () => {
-    const user = unique("u");
-    await publishMany(user, 100);
+    const user = await userWithMessages(100);
     expect((await poll(user)).dropped).toBe(0);
     await publishMany(user, 3);
     expect((await poll(user)).dropped).toBe(3);
@@ -223,9 +207,8 @@ describe("the pending limit (100)", () => {
   });
 
   it("messages removed by ack leave room: no eviction below the limit", async () => {
-    const user = unique("u");
-    await publishMany(user, 100);
-    const ack = await client(user, "/v1/inbox/ack", { method: "POST", json: { upTo: 1 } });
+    const user = await userWithMessages(100);
+    const ack = await ackUpTo(user, 1);
     expect(await ack.json()).toEqual({ pending: 99 });
     expect(await publish(user)).toMatchObject({ seq: 101, evicted: 0 });
     expect((await userView(user)).pending).toMatchObject({ count: 100, oldestSeq: 2, newestSeq: 101 });
@@ -240,7 +223,7 @@ describe("the unread limit (1000)", () => {
     for (let batch = 0; batch < 10; batch++) {
       await Promise.all(Array.from({ length: 100 }, () => publish(user, { body: "bulk" })));
     }
-    const before = await unreadOf(user, 1);
+    const before = await unreadOf(user, "?limit=1");
     expect(before.count).toBe(1000);
     expect(before.messages.map((m) => m.seq)).toEqual([1]);
 
@@ -249,7 +232,7 @@ describe("the unread limit (1000)", () => {
     // `evicted` counts the pending set only: it was full (100) already.
     expect(answer.evicted).toBe(1);
 
-    const after = await unreadOf(user, 500);
+    const after = await unreadOf(user);
     expect(after.count).toBe(1000);
     expect(after.messages[0]!.seq).toBe(2);
     const view = await userView(user);
@@ -344,12 +327,7 @@ describe("Idempotency-Key", () => {
     const firstBody = await first.json();
 
     const conflict = await publishWithKey(user, "k", { body: "changed" });
-    expect(conflict.status).toBe(422);
-    const problem = await problemOf(conflict);
-    expect(problem.status).toBe(422);
-    expect(typeof problem.type).toBe("string");
-    expect(typeof problem.title).toBe("string");
-    expect(problem.detail.length).toBeGreaterThan(0);
+    await expectProblem(conflict, 422);
 
     const view = await userView(user);
     expect(view.pending.count).toBe(1);
@@ -408,40 +386,36 @@ describe("Idempotency-Key", () => {
 
   it("a key is remembered for 24 h and then publishes anew", async () => {
     const user = unique("u");
-    const t0 = aheadOfNow();
-    vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(t0);
+    const t0 = freezeTime(aheadOfNow());
     const first = (await (await publishWithKey(user, "daily", { body: "b" })).json()) as PublishAnswer;
     expect(first).toStrictEqual({ seq: 1, createdAt: new Date(t0).toISOString(), evicted: 0 });
 
-    vi.setSystemTime(t0 + DAY_MS - 1000);
+    vi.setSystemTime(t0 + DAY - 1000);
     const within = await publishWithKey(user, "daily", { body: "b" });
     expect(within.status).toBe(201);
     expect(await within.json()).toStrictEqual(first);
     expect((await userView(user)).pending.count).toBe(1);
 
-    vi.setSystemTime(t0 + DAY_MS + 1000);
+    vi.setSystemTime(t0 + DAY + 1000);
     const later = await publishWithKey(user, "daily", { body: "b" });
     expect(later.status).toBe(201);
     expect(await later.json()).toStrictEqual({
       seq: 2,
-      createdAt: new Date(t0 + DAY_MS + 1000).toISOString(),
+      createdAt: new Date(t0 + DAY + 1000).toISOString(),
       evicted: 0,
     });
     expect((await userView(user)).pending.count).toBe(2);
 
     // From then on the key answers its new result.
     const repeat = await publishWithKey(user, "daily", { body: "b" });
-    expect(await repeat.json()).toStrictEqual({ seq: 2, createdAt: new Date(t0 + DAY_MS + 1000).toISOString(), evicted: 0 });
+    expect(await repeat.json()).toStrictEqual({ seq: 2, createdAt: new Date(t0 + DAY + 1000).toISOString(), evicted: 0 });
   });
 
   it("after 24 h the same key with a different body publishes instead of answering 422", async () => {
     const user = unique("u");
-    const t0 = aheadOfNow();
-    vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(t0);
+    const t0 = freezeTime(aheadOfNow());
     expect((await publishWithKey(user, "k", { body: "first" })).status).toBe(201);
-    vi.setSystemTime(t0 + DAY_MS + 1000);
+    vi.setSystemTime(t0 + DAY + 1000);
     const res = await publishWithKey(user, "k", { body: "second" });
     expect(res.status).toBe(201);
     expect(((await res.json()) as PublishAnswer).seq).toBe(2);
@@ -450,17 +424,13 @@ describe("Idempotency-Key", () => {
   it("an Idempotency-Key of 255 characters is accepted, one of 256 is a 400 problem naming the header", async () => {
     const user = unique("u");
     expect((await publishWithKey(user, "k".repeat(255), { body: "b" })).status).toBe(201);
-    const res = await publishWithKey(user, "k".repeat(256), { body: "b" });
-    expect(res.status).toBe(400);
-    expect((await problemOf(res)).errors?.map((e) => e.path)).toContain("idempotency-key");
+    await expectInvalid(await publishWithKey(user, "k".repeat(256), { body: "b" }), "idempotency-key");
     expect((await userView(user)).pending.count).toBe(1);
   });
 
   it("an empty Idempotency-Key is a 400 problem and stores nothing", async () => {
     const user = unique("u");
-    const res = await publishWithKey(user, "", { body: "b" });
-    expect(res.status).toBe(400);
-    expect((await problemOf(res)).status).toBe(400);
+    await expectProblem(await publishWithKey(user, "", { body: "b" }), 400);
     expect((await userView(user)).pending.count).toBe(0);
   });
 });

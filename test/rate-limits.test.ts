@@ -4,7 +4,7 @@
 // unaffected; socket frames count too and an over-limit frame is ignored.
 import { afterEach, describe, expect, it } from "vitest";
 import { clientWithEnv, publish, unique, userView } from "./helpers";
-import { closeAllLive, openSocket } from "./live-helpers";
+import { caughtUpSocket, closeAllLive } from "./live-helpers";
 
 /**
  * The binding's windows are aligned to the clock, so a burst can straddle two
@@ -29,7 +29,8 @@ const limited = (userId: string, path: string, init: RequestInit = {}) =>
     ...init,
     headers: { ...Object.fromEntries(new Headers(init.headers)), Origin: "https://app.example" },
   });
-const ackUpTo = (upTo: number): RequestInit => ({
+/** The init of a POST whose JSON body is {upTo} (an ack or a read receipt). */
+const postUpTo = (upTo: number): RequestInit => ({
   method: "POST",
   headers: { "Content-Type": "application/json" },
   body: JSON.stringify({ upTo }),
@@ -60,8 +61,8 @@ describe("client requests over the limit", () => {
       await publish(user);
       expect((await limited(user, "/v1/inbox/unread")).status).toBe(200);
       expect((await limited(user, "/v1/inbox")).status).toBe(200);
-      expect((await limited(user, "/v1/inbox/read", { ...ackUpTo(0) })).status).toBe(200);
-      expect((await limited(user, "/v1/inbox/ack", ackUpTo(1))).status).toBe(429);
+      expect((await limited(user, "/v1/inbox/read", postUpTo(0))).status).toBe(200);
+      expect((await limited(user, "/v1/inbox/ack", postUpTo(1))).status).toBe(429);
       expect((await userView(user)).pending.count).toBe(1);
     }));
 
@@ -96,8 +97,7 @@ describe("live connections and socket frames", () => {
       // The user's object counts frames against the configured limit (wrangler.toml's: 100 per 10 s).
       const user = unique("rl-frames");
       await publish(user);
-      const socket = await openSocket(user);
-      await socket.catchup();
+      const socket = await caughtUpSocket(user);
       let answer;
       for (let sent = 1; sent <= 150; sent++) {
         answer = await socket.request({ type: "ack", upTo: 0 });

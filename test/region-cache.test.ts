@@ -1,23 +1,18 @@
 // The region read path: user objects share an in-isolate copy of each region's
 // newest announcements, so polls cost the region's object a bounded number of
 // reads however many users poll, without ever skipping an announcement.
-import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { forgetTail, rememberTail, TAIL_SIZE } from "../src/region/tail-cache";
-import { announce, poll, unique } from "./helpers";
+import { announce, freezeTime, poll, regionStub, travel, unique } from "./helpers";
 
 const CACHE_MS = 1000; // REGION_CACHE_MS's default, which the tests run with
+// Tests that count the region's reads freeze the clock (freezeTime), so that a
+// copy's age depends only on what the test does.
 
 afterEach(() => vi.useRealTimers());
 
-/** Stops the clock (inside the objects too), so that a copy's age depends only on what a test does. */
-function freezeTime() {
-  vi.useFakeTimers({ toFake: ["Date"] });
-  vi.setSystemTime(Date.now());
-}
-
 async function regionReads(region: string) {
-  return (await env.REGIONS.getByName(region).storageCost()).reads;
+  return (await regionStub(region).storageCost()).reads;
 }
 
 async function pollAll(users: string[], region: string, query = "") {
@@ -43,8 +38,7 @@ describe("region object load does not grow with the number of polling users", ()
     await announce([region]);
     const pollers = users(50);
     await pollAll(pollers, region);
-    vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(Date.now() + CACHE_MS + 1);
+    travel(CACHE_MS + 1);
     const before = await regionReads(region);
     await poll(pollers[0]!, "", { region });
     await pollAll(pollers.slice(1), region);
@@ -111,7 +105,7 @@ describe("what the copy cannot answer exactly goes to the region", () => {
 describe("a stale copy (as another isolate would hold) is bounded and never skips", () => {
   /** Puts in place the copy an isolate would hold had it read the region when its head was `head`. */
   async function staleCopyAt(region: string, head: number) {
-    const { tail } = await env.REGIONS.getByName(region).readWithTail(null, 1);
+    const { tail } = await regionStub(region).readWithTail(null, 1);
     forgetTail(region);
     rememberTail(region, { ...tail, head, rows: tail.rows.filter((row) => row.id <= head) });
   }
@@ -137,8 +131,7 @@ describe("a stale copy (as another isolate would hold) is bounded and never skip
   it("after the window the same user gets what the stale copy did not have, with nothing skipped", async () => {
     const { region, user } = await behindAStaleCopy();
     const first = await poll(user, "", { region });
-    vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(Date.now() + CACHE_MS + 1);
+    travel(CACHE_MS + 1);
     const second = await poll(user, "", { region });
     expect([...first.announcements, ...second.announcements].map((a) => a.id)).toEqual([1, 2]);
     expect(second.cursor).toBe(2);
@@ -151,7 +144,7 @@ describe("a stale copy (as another isolate would hold) is bounded and never skip
     await announce([region]);
     await announce([region]);
     await poll(unique("warm"), "", { region }); // the copy now holds head 2
-    const { tail } = await env.REGIONS.getByName(region).readWithTail(null, 1);
+    const { tail } = await regionStub(region).readWithTail(null, 1);
     rememberTail(region, { ...tail, head: 1, rows: tail.rows.filter((row) => row.id <= 1) });
     expect((await poll(user, "", { region })).announcements.map((a) => a.id)).toEqual([1, 2]);
   });

@@ -31,6 +31,7 @@ export type InboxAnswer = v.InferOutput<typeof inboxAnswer>;
 export const ackAnswer = v.strictObject({ pending: count });
 export const readAnswer = v.strictObject({ unread: count });
 export const unreadAnswer = v.strictObject({ count, messages: v.array(personalMessage) });
+export type UnreadAnswer = v.InferOutput<typeof unreadAnswer>;
 
 /** What GET /v1/inbox/live sends as Server-Sent Events; its frames are described in docs/API.md. */
 export const eventStream = v.pipe(
@@ -71,6 +72,7 @@ export const regionListing = v.strictObject({
   head: count,
   oldest: v.nullable(seq),
 });
+export type RegionListing = v.InferOutput<typeof regionListing>;
 
 const rowsCost = { rowsRead: count, rowsWritten: count };
 export const userStorageCost = v.strictObject(rowsCost);

@@ -5,174 +5,132 @@
 // sends each of them every new personal message and, for the region it
 // follows, every new announcement.
 //
+// This file is the object's surface: each method wires the modules that hold
+// the concerns (publishing, polling, receipts, views, expiry, cursors, regions,
+// live), built once per object over the same storage. A method that touches
+// the sets first clears what is due (expiry.ts), and a change ends with a flush
+// of the state row (state.ts), which writes only what changed.
+//
 // The object is single-threaded and every change below is synchronous SQL, so
 // each method sees and leaves one consistent state. The only awaits that let
 // other requests in are calls to a region; everything that depends on the
 // pending set, and every live socket's acceptance, happens after them.
 import { DurableObject } from "cloudflare:workers";
 import { config, type Env } from "../config";
-import { readThroughTail } from "../region/tail-cache";
-import type { AnnouncementWindow, ReadFrom, StoredAnnouncement } from "../region/window";
-import {
-  catchupFrame,
-  frame,
-  parseClientFrame,
-  personalFrame,
-  type ServerFrame,
-} from "../shared/frames";
-import { regionStub } from "../shared/objects";
-import type { PublishAnswer, UserView } from "../shared/responses";
-import {
-  jsonWithLists,
-  type MessageContent,
-  type PersonalMessage,
-  type ReadReceipt,
-} from "../shared/schema";
+import type { ReadFrom, StoredAnnouncement } from "../region/window";
+import { catchupFrame, frame, parseClientFrame, type ServerFrame } from "../shared/frames";
+import type { PublishAnswer } from "../shared/responses";
+import type { MessageContent, ReadReceipt } from "../shared/schema";
 import { migrate } from "../shared/migrations";
 import { rateLimitDetail, retryAfterSeconds, withinClientLimit } from "../shared/rate-limit";
 import { MeteredSql } from "../shared/sql";
 import { connectionOf, parseEventId, send, type Connection } from "./connection";
+import { Cursors } from "./cursors";
+import { Expiry } from "./expiry";
+import { IdempotencyKeys, type IdempotencyKey } from "./idempotency";
 import { LiveSockets } from "./live";
 import { MessageSets } from "./message-sets";
+import { Polling, type PollRequest } from "./polling";
+import { Publishing } from "./publishing";
+import { Receipts } from "./receipts";
+import { Regions } from "./regions";
 import { userSchema } from "./schema";
-import { IDEMPOTENCY_TTL_MS, InboxState } from "./state";
+import { InboxState } from "./state";
+import { Views } from "./views";
 
-export interface PollRequest {
-  /** The region named by the token or the request; undefined falls back to the stored one. */
-  region?: string;
-  since?: number;
-  /** Qualifies `since` only; ignored without it. */
-  epoch?: string;
-  ack?: number;
-  consume: boolean;
-  limit: number;
-}
+// The requests the Worker sends this object.
+export type { PollRequest } from "./polling";
 
 /** A live connection request, forwarded by the Worker in the LIVE_HEADER of the upgrade. */
 export type LiveRequest = PollRequest & { sse: boolean; lastEventId?: string };
 export const LIVE_HEADER = "X-Postbox-Live";
 
-export type IdempotencyKey = { key: string; bodyHash: string };
-
 export class UserInbox extends DurableObject<Env> {
-  private readonly sql: MeteredSql;
   private readonly sets: MessageSets;
   private readonly state: InboxState;
+  private readonly cursors: Cursors;
+  private readonly expiry: Expiry;
+  private readonly publishing: Publishing;
+  private readonly receipts: Receipts;
+  private readonly polling: Polling;
+  private readonly regions: Regions;
+  private readonly views: Views;
   private readonly live: LiveSockets;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.sql = new MeteredSql(ctx.storage.sql);
-    migrate(ctx.storage, this.sql, userSchema);
-    this.sets = new MessageSets(this.sql);
-    this.state = new InboxState(ctx, this.sql);
-    this.live = new LiveSockets(ctx, (region, epoch, cursor) => this.storeCursor(region, epoch, cursor));
+    const sql = new MeteredSql(ctx.storage.sql);
+    migrate(ctx.storage, sql, userSchema);
+    this.sets = new MessageSets(sql);
+    this.state = new InboxState(ctx, sql);
+    this.cursors = new Cursors(sql);
+    const keys = new IdempotencyKeys(sql);
+    // Modules read `this.env` at each call rather than keep it: a test gives a running object
+    // other settings (test/config.test.ts).
+    const settings = () => config(this.env);
+    this.expiry = new Expiry(settings, this.sets, keys, this.state);
+    this.publishing = new Publishing(settings, this.sets, keys, this.expiry, this.state);
+    this.receipts = new Receipts(this.sets, this.state);
+    this.polling = new Polling(this.sets, this.state, this.cursors, this.receipts);
+    this.regions = new Regions(ctx, () => this.env);
+    this.views = new Views(sql, this.sets, this.state, this.cursors);
+    this.live = new LiveSockets(ctx, (region, epoch, cursor) => this.cursors.store(region, epoch, cursor));
     // Answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
   }
 
-  private get userId() {
-    return this.ctx.id.name!;
-  }
-
   async publish(content: MessageContent, idempotency?: IdempotencyKey): Promise<PublishAnswer | "conflict"> {
-    this.expireDue();
-    const now = Date.now();
-    if (idempotency) {
-      const earlier = this.sql
-        .first<{ body_hash: string; result: string }>(
-          "SELECT body_hash, result FROM idempotency WHERE key = ? AND stored_at > ?",
-          idempotency.key,
-          now - IDEMPOTENCY_TTL_MS,
-        );
-      if (earlier) return earlier.body_hash === idempotency.bodyHash ? JSON.parse(earlier.result) : "conflict";
-    }
-    const { PENDING_LIMIT, UNREAD_LIMIT, PENDING_TTL_SECONDS, UNREAD_TTL_SECONDS } = config(this.env);
-    const seq = this.state.values.lastSeq + 1;
-    const createdAt = new Date(now).toISOString();
-    const message = JSON.stringify({ seq, ...content, createdAt } satisfies PersonalMessage);
-    this.sets.add(seq, message);
-    const evicted = this.sets.removeOldest("pending", this.state.values.pendingCount + 1 - PENDING_LIMIT);
-    const evictedUnread = this.sets.removeOldest("unread", this.state.values.unreadCount + 1 - UNREAD_LIMIT);
-    const result: PublishAnswer = { seq, createdAt, evicted };
-    if (idempotency) {
-      this.sql.run(
-        "INSERT OR REPLACE INTO idempotency (key, body_hash, result, stored_at) VALUES (?, ?, ?, ?)",
-        idempotency.key,
-        idempotency.bodyHash,
-        JSON.stringify(result),
-        now,
-      );
-    }
-    const { values } = this.state;
-    this.state.save({
-      lastSeq: seq,
-      pendingCount: values.pendingCount + 1 - evicted,
-      unreadCount: values.unreadCount + 1 - evictedUnread,
-      dropped: values.dropped + evicted,
-      pendingExpiresAt: now + PENDING_TTL_SECONDS * 1000,
-      unreadExpiresAt: now + UNREAD_TTL_SECONDS * 1000,
-      idempotencyExpiresAt: values.idempotencyExpiresAt ?? (idempotency ? now + IDEMPOTENCY_TTL_MS : null),
-    });
-    this.live.sendPersonal(seq, message);
-    return result;
+    this.expiry.clearDue();
+    const published = this.publishing.publish(content, idempotency);
+    if ("repeat" in published) return published.repeat;
+    this.live.sendPersonal(published.answer.seq, published.message);
+    return published.answer;
   }
 
   /** The message request, answered as JSON text: pending personal messages plus announcements after the cursor. */
   async poll(request: PollRequest) {
-    const region = request.region ?? this.state.values.region;
-    const window = region === null ? null : await this.readRegion(region, this.cursorFor(region, request), request.limit);
-    return this.answer(request, region, window);
+    const region = this.polling.regionFor(request);
+    const window = region === null ? null : await this.regions.read(region, this.cursors.startFor(region, request), request.limit);
+    // Nothing awaits from here on: the answer is built from the state as it is now.
+    this.expiry.clearDue();
+    return this.polling.answer(request, region, window);
   }
 
-  /**
-   * Builds the answer once the region has replied. Nothing here awaits: ack,
-   * the pending read, consume, the cursor and `dropped` change in one step.
-   */
-  private answer(request: PollRequest, region: string | null, window: AnnouncementWindow | null) {
-    this.expireDue();
-    if (request.ack !== undefined) this.removePendingUpTo(request.ack);
-    // The set's size is known: an empty set is not read at all.
-    const rows = this.state.values.pendingCount === 0 ? [] : this.sets.oldest("pending", request.limit + 1);
-    const personal = rows.slice(0, request.limit);
-    const lastSeq = personal.at(-1)?.seq ?? null;
-    if (request.consume && lastSeq !== null) this.removePendingUpTo(lastSeq);
-    if (region !== null && window) this.storeCursor(region, window.epoch, window.cursor);
-    const dropped = this.state.values.dropped;
-    this.state.save({ dropped: 0 });
-    const lists = {
-      personal: personal.map((row) => row.message),
-      announcements: window?.announcements.map((row) => row.message) ?? [],
-    };
-    return jsonWithLists(lists, {
-      region,
-      cursor: window?.cursor ?? null,
-      epoch: window?.epoch ?? null,
-      ack: lastSeq,
-      dropped,
-      gap: window?.gap ?? false,
-      reset: window?.reset ?? false,
-      more: rows.length > request.limit || (window?.more ?? false),
-    });
+  ack(upTo: number) {
+    this.expiry.clearDue();
+    return this.receipts.ack(upTo);
   }
 
-  /** The client's own cursor, else the stored one; a user with neither starts at the head (null). */
-  private cursorFor(region: string, request: PollRequest): ReadFrom {
-    if (request.since !== undefined) return { since: request.since, epoch: request.epoch };
-    return this.cursorIn(region) ?? null;
+  markRead(receipt: ReadReceipt) {
+    this.expiry.clearDue();
+    return this.receipts.markRead(receipt);
   }
 
-  /**
-   * Announcements after `from`: through this isolate's copy of the region's
-   * newest announcements when it can answer, else from the region. A
-   * connection that will follow the region always reads the region itself.
-   */
-  private readRegion(region: string, from: ReadFrom, limit: number, follow = false): Promise<AnnouncementWindow> {
-    const regionLog = regionStub(this.env, region);
-    if (follow) return regionLog.read(from, limit, this.userId);
-    return readThroughTail(region, from, limit, config(this.env).REGION_CACHE_MS, () =>
-      regionLog.readWithTail(from, limit),
-    );
+  unread(limit: number) {
+    this.expiry.clearDue();
+    this.state.flush();
+    return this.views.unread(limit);
+  }
+
+  setRegion(region: string | null) {
+    this.state.update({ region });
+    return region;
+  }
+
+  describe() {
+    this.expiry.clearDue();
+    this.state.flush();
+    return this.views.describe();
+  }
+
+  storageCost() {
+    return this.views.storageCost();
+  }
+
+  async alarm() {
+    this.state.alarmFired();
+    this.expiry.clearDue();
+    this.state.flush();
   }
 
   // ---- live delivery -------------------------------------------------------
@@ -185,17 +143,18 @@ export class UserInbox extends DurableObject<Env> {
    */
   async fetch(request: Request) {
     const live = JSON.parse(request.headers.get(LIVE_HEADER)!) as LiveRequest;
-    const region = live.region ?? this.state.values.region;
+    const region = this.polling.regionFor(live);
     const resumeAt = live.sse ? parseEventId(live.lastEventId) : null;
     const from: ReadFrom = resumeAt ? { since: resumeAt.cursor, epoch: resumeAt.epoch } : null;
     // Following the region starts with this read, so no announcement falls between it and the socket.
     const window = region === null ? null : await this.live.connect(region, () =>
       resumeAt
-        ? this.readRegion(region, from, config(this.env).ANNOUNCEMENT_LIMIT, true)
-        : this.readRegion(region, this.cursorFor(region, live), live.limit, true),
+        ? this.regions.readAndFollow(region, from, config(this.env).ANNOUNCEMENT_LIMIT)
+        : this.regions.readAndFollow(region, this.cursors.startFor(region, live), live.limit),
     );
 
     // From here on nothing awaits: what is sent below and what arrives later do not overlap.
+    this.expiry.clearDue();
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     const connection: Connection = {
       region,
@@ -205,21 +164,12 @@ export class UserInbox extends DurableObject<Env> {
       sse: live.sse,
     };
     this.live.accept(server, connection);
-    if (resumeAt) this.replay(server, connection, resumeAt.seq, window);
-    else send(server, connection, "catchup", catchupFrame(this.answer(live, region, window)));
+    if (resumeAt) {
+      this.live.replay(server, connection, this.sets.pendingAfter(resumeAt.seq), window);
+      this.state.flush();
+    } else send(server, connection, "catchup", catchupFrame(this.polling.answer(live, region, window)));
     if (region !== null && this.live.missedWhileConnecting(connection)) void this.catchUpSockets(region);
     return new Response(null, { status: 101, webSocket: client });
-  }
-
-  /** An SSE reconnect: pending messages after `afterSeq`, then the announcements after its cursor. */
-  private replay(socket: WebSocket, connection: Connection, afterSeq: number, window: AnnouncementWindow | null) {
-    this.expireDue();
-    for (const { seq, message } of this.sets.pendingAfter(afterSeq)) {
-      send(socket, { ...connection, seq }, "personal", personalFrame(message));
-    }
-    if (window) this.live.sendAnnouncements(socket, connection, window);
-    else socket.serializeAttachment(connection);
-    this.state.save({});
   }
 
   /** Called by a region this user follows, for each new announcement. Answers whether anyone still listens. */
@@ -231,15 +181,12 @@ export class UserInbox extends DurableObject<Env> {
   }
 
   private catchUpSockets(region: string, pushed?: StoredAnnouncement) {
-    // Gaps are read from the region itself: this isolate's copy may well be older than the push.
-    const readGap = (from: ReadFrom) =>
-      regionStub(this.env, region).read(from, config(this.env).ANNOUNCEMENT_LIMIT);
-    return this.live.deliver(region, readGap, pushed);
+    return this.live.deliver(region, (from) => this.regions.readGap(region, from), pushed);
   }
 
   /** A client frame: ack or read, answered with an ok or error frame; one over the user's rate limit is ignored. */
   async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer) {
-    if (!(await withinClientLimit(this.env, this.userId))) {
+    if (!(await withinClientLimit(this.env, this.ctx.id.name!))) {
       socket.send(frame({ type: "error", status: 429, detail: rateLimitDetail(retryAfterSeconds()) }));
       return;
     }
@@ -266,127 +213,9 @@ export class UserInbox extends DurableObject<Env> {
     await this.stopFollowingIfIdle(connectionOf(socket).region);
   }
 
-  /** When the last socket following a region closes, the region stops pushing to this user. */
   private async stopFollowingIfIdle(region: string | null) {
-    if (region === null || this.live.listening(region)) return;
-    const regionLog = regionStub(this.env, region);
-    await regionLog.unfollow(this.userId);
-    // A socket may have connected (or begun to) while unfollowing; it must keep its announcements.
-    if (this.live.listening(region)) await regionLog.follow(this.userId);
+    if (region !== null) await this.regions.unfollowUnlessListening(region, () => this.live.listening(region));
   }
 
-  private cursorIn(region: string) {
-    return this.sql
-      .first<{ since: number; epoch: string }>("SELECT cursor AS since, epoch FROM cursors WHERE region = ?", region);
-  }
 
-  /** Writes only when the cursor changed: a poll with nothing new writes no row. */
-  private storeCursor(region: string, epoch: string, cursor: number) {
-    this.sql.run(
-      `INSERT INTO cursors (region, epoch, cursor) VALUES (?, ?, ?)
-       ON CONFLICT (region) DO UPDATE SET epoch = excluded.epoch, cursor = excluded.cursor
-       WHERE epoch != excluded.epoch OR cursor != excluded.cursor`,
-      region,
-      epoch,
-      cursor,
-    );
-  }
-
-  ack(upTo: number) {
-    this.expireDue();
-    this.removePendingUpTo(upTo);
-    this.state.save({});
-    return { pending: this.state.values.pendingCount };
-  }
-
-  /** A read receipt: the messages are read, so they are neither unread nor pending any more. */
-  markRead(receipt: ReadReceipt) {
-    this.expireDue();
-    this.state.values.pendingCount -= this.sets.removeReceipt("pending", receipt);
-    const removed = this.sets.removeReceipt("unread", receipt);
-    this.state.save({ unreadCount: this.state.values.unreadCount - removed });
-    return { unread: this.state.values.unreadCount };
-  }
-
-  unread(limit: number) {
-    this.expireDue();
-    this.state.save({});
-    const messages = this.sets.oldest("unread", limit).map((row) => row.message);
-    return jsonWithLists({ messages }, { count: this.state.values.unreadCount });
-  }
-
-  setRegion(region: string | null) {
-    this.state.save({ region });
-    return region;
-  }
-
-  /** The publisher's view of this user. */
-  describe(): Omit<UserView, "userId"> {
-    this.expireDue();
-    this.state.save({});
-    const { values } = this.state;
-    const bounds = this.sets.pendingBounds();
-    const cursors = Object.fromEntries(
-      this.sql
-        .all<{ region: string; cursor: number }>("SELECT region, cursor FROM cursors ORDER BY region")
-        .map((row) => [row.region, row.cursor]),
-    );
-    return {
-      region: values.region,
-      pending: {
-        count: values.pendingCount,
-        oldestSeq: bounds.oldest,
-        newestSeq: bounds.newest,
-        expiresAt: values.pendingCount > 0 ? isoOrNull(values.pendingExpiresAt) : null,
-      },
-      unread: {
-        count: values.unreadCount,
-        expiresAt: values.unreadCount > 0 ? isoOrNull(values.unreadExpiresAt) : null,
-      },
-      cursors,
-    };
-  }
-
-  /** What this object has cost since it started, in rows read and written. */
-  storageCost() {
-    return this.sql.cost;
-  }
-
-  async alarm() {
-    this.state.alarmFired();
-    this.expireDue();
-    this.state.save({});
-  }
-
-  private removePendingUpTo(seq: number) {
-    this.state.values.pendingCount -= this.sets.removeUpTo("pending", seq);
-  }
-
-  /**
-   * Clears each set whose deadline has passed. Called at the start of every
-   * method as well as by the alarm, so a late alarm never shows an expired
-   * message; running it twice changes nothing the second time.
-   */
-  private expireDue() {
-    const now = Date.now();
-    const { values } = this.state;
-    if (values.pendingExpiresAt !== null && values.pendingExpiresAt <= now) {
-      this.sets.clear("pending");
-      Object.assign(values, { pendingCount: 0, pendingExpiresAt: null });
-    }
-    if (values.unreadExpiresAt !== null && values.unreadExpiresAt <= now) {
-      this.sets.clear("unread");
-      Object.assign(values, { unreadCount: 0, unreadExpiresAt: null });
-    }
-    if (values.idempotencyExpiresAt !== null && values.idempotencyExpiresAt <= now) {
-      this.sql.run("DELETE FROM idempotency WHERE stored_at <= ?", now - IDEMPOTENCY_TTL_MS);
-      const next = this.sql
-        .first<{ stored_at: number }>("SELECT stored_at FROM idempotency ORDER BY stored_at LIMIT 1");
-      values.idempotencyExpiresAt = next ? next.stored_at + IDEMPOTENCY_TTL_MS : null;
-    }
-  }
-}
-
-function isoOrNull(ms: number | null) {
-  return ms === null ? null : new Date(ms).toISOString();
 }

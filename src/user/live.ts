@@ -5,6 +5,7 @@
 import type { AnnouncementWindow, ReadFrom, StoredAnnouncement } from "../region/window";
 import { announcementFrame, personalFrame } from "../shared/frames";
 import { connectionOf, send, type Connection } from "./connection";
+import type { StoredMessage } from "./message-sets";
 
 type Window = Pick<AnnouncementWindow, "announcements" | "cursor" | "epoch" | "reset">;
 
@@ -82,6 +83,15 @@ export class LiveSockets {
     };
     this.delivering = this.delivering.then(run).catch((error) => console.error("postbox: live delivery failed", error));
     return this.delivering;
+  }
+
+  /** An SSE reconnect: the pending messages after its event id, then the announcements after its cursor. */
+  replay(socket: WebSocket, connection: Connection, pending: StoredMessage[], window: Window | null) {
+    for (const { seq, message } of pending) {
+      send(socket, { ...connection, seq }, "personal", personalFrame(message));
+    }
+    if (window) this.sendAnnouncements(socket, connection, window);
+    else socket.serializeAttachment(connection);
   }
 
   /** Sends the window's announcements that the socket has not had; the stored cursor follows. */

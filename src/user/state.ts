@@ -7,8 +7,6 @@
 
 import type { MeteredSql } from "../shared/sql";
 
-export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
-
 export interface InboxValues {
   /** Highest seq ever assigned: never reused, also after the sets are cleared. */
   lastSeq: number;
@@ -38,7 +36,7 @@ const empty: InboxValues = {
 
 export class InboxState {
   readonly values: InboxValues;
-  /** The values as last written, so that a save that changes nothing writes (or serialises) nothing. */
+  /** The values as last written, so that a flush that changes nothing writes (or serialises) nothing. */
   private written: InboxValues;
   private readonly storage: DurableObjectStorage;
 
@@ -53,17 +51,18 @@ export class InboxState {
   }
 
   /**
-   * Applies `changes` on top of any direct edits to `values`, arms the alarm if
-   * a deadline now comes before it, and writes the row. Synchronous, so callers
-   * can go on in the same step; the alarm write is confirmed by the object's
-   * output gate like any other write.
+   * Writes the row if any value changed since it was last written, after
+   * arming the alarm if a deadline now comes before it. Every operation that
+   * edits `values` ends with one flush (or `update`), which also writes what
+   * expiry cleared in that step. Synchronous, so callers can go on in the same
+   * step; the alarm write is confirmed by the object's output gate like any
+   * other write.
    *
    * A deadline that moves later (every publish moves the TTLs) leaves the alarm
    * where it is: it fires early, clears nothing, and is armed again for the
    * real deadline. That keeps an alarm write off almost every publish.
    */
-  save(changes: Partial<InboxValues>) {
-    Object.assign(this.values, changes);
+  flush() {
     const { pendingExpiresAt, unreadExpiresAt, idempotencyExpiresAt, alarmAt } = this.values;
     const deadlines = [pendingExpiresAt, unreadExpiresAt, idempotencyExpiresAt].filter((at) => at !== null);
     const next = deadlines.length > 0 ? Math.min(...deadlines) : null;
@@ -78,7 +77,13 @@ export class InboxState {
     }
   }
 
-  /** The runtime clears the alarm before running it; the next save arms it again if anything is left. */
+  /** Applies `changes` on top of any direct edits to `values`, and flushes. */
+  update(changes: Partial<InboxValues>) {
+    Object.assign(this.values, changes);
+    this.flush();
+  }
+
+  /** The runtime clears the alarm before running it; the next flush arms it again if anything is left. */
   alarmFired() {
     this.values.alarmAt = null;
   }

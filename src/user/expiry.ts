@@ -1,0 +1,52 @@
+// The user's three deadlines and what passing them clears: the pending set
+// expires PENDING_TTL_SECONDS after its newest message, the unread set
+// UNREAD_TTL_SECONDS after its newest, and the idempotency keys one by one.
+// The deadlines live in the state row, which keeps the object's one alarm at
+// the earliest of them (state.ts).
+import type { Config } from "../config";
+import { IDEMPOTENCY_TTL_MS, type IdempotencyKeys } from "./idempotency";
+import type { MessageSets } from "./message-sets";
+import type { InboxState, InboxValues } from "./state";
+
+type Deadlines = Pick<InboxValues, "pendingExpiresAt" | "unreadExpiresAt" | "idempotencyExpiresAt">;
+
+export class Expiry {
+  constructor(
+    private readonly settings: () => Config,
+    private readonly sets: MessageSets,
+    private readonly keys: IdempotencyKeys,
+    private readonly state: InboxState,
+  ) {}
+
+  /** The deadlines after a publish at `now`: both sets' TTLs start again; the keys' stays the oldest key's. */
+  afterPublish(now: number, keyed: boolean): Deadlines {
+    const { PENDING_TTL_SECONDS, UNREAD_TTL_SECONDS } = this.settings();
+    return {
+      pendingExpiresAt: now + PENDING_TTL_SECONDS * 1000,
+      unreadExpiresAt: now + UNREAD_TTL_SECONDS * 1000,
+      idempotencyExpiresAt: this.state.values.idempotencyExpiresAt ?? (keyed ? now + IDEMPOTENCY_TTL_MS : null),
+    };
+  }
+
+  /**
+   * Clears each set whose deadline has passed. Called at the start of every
+   * method as well as by the alarm, so a late alarm never shows an expired
+   * message; running it twice changes nothing the second time. It edits the
+   * state without flushing: the flush that ends the method writes it.
+   */
+  clearDue() {
+    const now = Date.now();
+    const { values } = this.state;
+    if (values.pendingExpiresAt !== null && values.pendingExpiresAt <= now) {
+      this.sets.clear("pending");
+      Object.assign(values, { pendingCount: 0, pendingExpiresAt: null });
+    }
+    if (values.unreadExpiresAt !== null && values.unreadExpiresAt <= now) {
+      this.sets.clear("unread");
+      Object.assign(values, { unreadCount: 0, unreadExpiresAt: null });
+    }
+    if (values.idempotencyExpiresAt !== null && values.idempotencyExpiresAt <= now) {
+      values.idempotencyExpiresAt = this.keys.removeExpired(now);
+    }
+  }
+}

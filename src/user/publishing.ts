@@ -1,0 +1,51 @@
+// A personal message published to this user: it takes the next seq and joins
+// both sets, whose oldest messages are evicted at their limits (counted in
+// `dropped`); its idempotency key is remembered, and the deadlines move.
+import type { Config } from "../config";
+import type { PublishAnswer } from "../shared/responses";
+import type { MessageContent, PersonalMessage } from "../shared/schema";
+import type { Expiry } from "./expiry";
+import type { IdempotencyKey, IdempotencyKeys } from "./idempotency";
+import type { MessageSets } from "./message-sets";
+import type { InboxState } from "./state";
+
+/** A repeated key's earlier answer (or its conflict), or a new message's answer and JSON text. */
+export type Published = { repeat: PublishAnswer | "conflict" } | { answer: PublishAnswer; message: string };
+
+export class Publishing {
+  constructor(
+    private readonly settings: () => Config,
+    private readonly sets: MessageSets,
+    private readonly keys: IdempotencyKeys,
+    private readonly expiry: Expiry,
+    private readonly state: InboxState,
+  ) {}
+
+  publish(content: MessageContent, idempotency?: IdempotencyKey): Published {
+    const now = Date.now();
+    if (idempotency) {
+      // A repeat writes nothing: what clearDue cleared is written by the next flush, or after a
+      // restart cleared again, its deadline being still past.
+      const earlier = this.keys.earlierAnswer(idempotency, now);
+      if (earlier !== undefined) return { repeat: earlier };
+    }
+    const { PENDING_LIMIT, UNREAD_LIMIT } = this.settings();
+    const { values } = this.state;
+    const seq = values.lastSeq + 1;
+    const createdAt = new Date(now).toISOString();
+    const message = JSON.stringify({ seq, ...content, createdAt } satisfies PersonalMessage);
+    this.sets.add(seq, message);
+    const evicted = this.sets.removeOldest("pending", values.pendingCount + 1 - PENDING_LIMIT);
+    const evictedUnread = this.sets.removeOldest("unread", values.unreadCount + 1 - UNREAD_LIMIT);
+    const answer: PublishAnswer = { seq, createdAt, evicted };
+    if (idempotency) this.keys.remember(idempotency, answer, now);
+    this.state.update({
+      lastSeq: seq,
+      pendingCount: values.pendingCount + 1 - evicted,
+      unreadCount: values.unreadCount + 1 - evictedUnread,
+      dropped: values.dropped + evicted,
+      ...this.expiry.afterPublish(now, idempotency !== undefined),
+    });
+    return { answer, message };
+  }
+}
