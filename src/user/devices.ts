@@ -14,8 +14,11 @@
 // answer) is counted from a log of evicted seqs. Evictions take the oldest
 // message of the pending set, so evicted seqs only grow: the evictions a
 // device has not been told of are those above both its `evictedSeen` (the
-// newest eviction at its last answer) and its `acked`.
+// newest eviction at its last answer) and its `acked`. While no device is
+// known, evictions are only counted (state.ts): they are all the first
+// device's to be told of.
 import type { MeteredSql } from "../shared/sql";
+import type { InboxState } from "./state";
 
 export interface Device {
   readonly id: string;
@@ -45,6 +48,7 @@ export class Devices {
 
   constructor(
     private readonly sql: MeteredSql,
+    private readonly state: InboxState,
     private readonly settings: () => DeviceSettings,
   ) {
     for (const row of sql.all<DeviceRow>("SELECT * FROM devices")) {
@@ -82,28 +86,29 @@ export class Devices {
   /**
    * A client request naming `id` at `now`. A device seen for the first time,
    * or again after it was forgotten, is new for personal messages: it has the
-   * whole pending set pending. Answers the device and the ids this made
-   * forgotten (the least recently seen, beyond DEVICE_LIMIT).
+   * whole pending set pending. A new one beyond DEVICE_LIMIT makes the least
+   * recently seen row go (a known device with it: forgotten, cursors and all).
    */
-  see(id: string, now: number, seenNow: (id: string) => boolean): { device: Device; forgotten: string[] } {
+  see(id: string, now: number, isLive: (id: string) => boolean): Device {
     let device = this.all.get(id);
-    const forgotten: string[] = [];
-    if (!device?.known) {
-      const firstKnown = this.known().length === 0;
-      if (!device) {
-        while (this.all.size >= this.settings().limit) forgotten.push(...this.dropLeastRecent(seenNow));
-        device = { id, known: true, acked: 0, seenAt: now, storedSeenAt: now, dropped: 0, evictedSeen: 0 };
-        this.all.set(id, device);
-      }
-      // The evictions logged while no device was known count for the first one seen; a later one has missed none.
-      Object.assign(device, { known: true, acked: 0, seenAt: now, dropped: 0, evictedSeen: firstKnown ? 0 : this.lastEvicted });
-      this.write(device);
-      return { device, forgotten };
+    if (device?.known) {
+      device.seenAt = now;
+      // Seen is written coarsely: every request would otherwise write a row.
+      if (now - device.storedSeenAt >= this.seenGranularity()) this.write(device);
+      return device;
     }
-    device.seenAt = now;
-    // Seen is written coarsely: every request would otherwise write a row.
-    if (now - device.storedSeenAt >= this.seenGranularity()) this.write(device);
-    return { device, forgotten };
+    const firstKnown = this.known().length === 0;
+    if (!device) {
+      while (this.all.size >= this.settings().limit) this.dropLeastRecent(isLive);
+      device = { id, known: true, acked: 0, seenAt: now, storedSeenAt: now, dropped: 0, evictedSeen: 0 };
+      this.all.set(id, device);
+    }
+    // The evictions while no device was known are the first one's; a later one has missed none.
+    const dropped = firstKnown ? this.state.values.evictedWithoutDevice : 0;
+    if (firstKnown) this.state.values.evictedWithoutDevice = 0;
+    Object.assign(device, { known: true, acked: 0, seenAt: now, dropped, evictedSeen: this.lastEvicted });
+    this.write(device);
+    return device;
   }
 
   /** Raises the device's acknowledgement to `upTo` (never past the newest seq); answers whether it moved. */
@@ -133,10 +138,12 @@ export class Devices {
     this.pruneEvictions();
   }
 
-  /** Seqs the pending set evicted (oldest first), for the devices that had them pending. */
+  /** Seqs the pending set evicted (oldest first), for the devices that had them pending. Edits the state only. */
   evicted(seqs: number[]) {
-    for (const seq of seqs) this.sql.run("INSERT INTO evictions (seq) VALUES (?)", seq);
-    this.lastEvicted = seqs.at(-1) ?? this.lastEvicted;
+    if (seqs.length === 0) return;
+    if (this.known().length === 0) this.state.values.evictedWithoutDevice += seqs.length;
+    else for (const seq of seqs) this.sql.run("INSERT INTO evictions (seq) VALUES (?)", seq);
+    this.lastEvicted = seqs.at(-1)!;
   }
 
   /** The earliest moment a known device without a live connection may be forgotten, or null. */
@@ -162,22 +169,18 @@ export class Devices {
         forgotten.push(device.id);
       }
     }
-    // With no device known, the log starts again: what it gathers now counts for the first device seen.
+    // With no device known, no one is left to tell of the logged evictions.
     if (forgotten.length > 0 && this.known().length === 0) this.sql.run("DELETE FROM evictions");
     return forgotten;
   }
 
-  private dropLeastRecent(seenNow: (id: string) => boolean) {
-    let oldest: Device | undefined;
-    for (const device of this.all.values()) {
-      if (seenNow(device.id)) continue;
-      if (!oldest || device.seenAt < oldest.seenAt) oldest = device;
-    }
-    oldest ??= [...this.all.values()].sort((a, b) => a.seenAt - b.seenAt)[0]!;
+  /** The least recently seen row goes; a device with an open live connection counts as seen now. */
+  private dropLeastRecent(isLive: (id: string) => boolean) {
+    const lastSeen = (device: Device) => (isLive(device.id) ? Infinity : device.seenAt);
+    const oldest = [...this.all.values()].reduce((a, b) => (lastSeen(b) < lastSeen(a) ? b : a));
     this.all.delete(oldest.id);
     this.sql.run("DELETE FROM devices WHERE device = ?", oldest.id);
     this.sql.run("DELETE FROM device_cursors WHERE device = ?", oldest.id);
-    return oldest.known ? [oldest.id] : [];
   }
 
   /** Evictions every known device has been told of (or has acknowledged) are of use to no one. */
