@@ -360,7 +360,6 @@ export async function wipeStorage(storage: DurableObjectStorage) {
 export const SECOND = 1000;
 export const DAY = 24 * 60 * 60 * SECOND;
 export const PENDING_TTL = 7 * DAY;
-export const DEVICE_TTL = 7 * DAY;
 export const UNREAD_TTL = 30 * DAY;
 export const ANNOUNCEMENT_TTL = 30 * DAY;
 export const ANNOUNCEMENT_LIMIT = 1000;
