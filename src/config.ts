@@ -11,6 +11,8 @@ const integerDefaults = {
   ANNOUNCEMENT_TTL_SECONDS: 2_592_000,
   MESSAGE_MAX_BYTES: 8_192,
   REGION_CACHE_MS: 1_000,
+  DEVICE_LIMIT: 10,
+  DEVICE_TTL_SECONDS: 604_800,
 } as const;
 
 /** Settings with no default of postbox's own: absent means "as wrangler.toml's binding says". */

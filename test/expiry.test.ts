@@ -8,6 +8,7 @@ import {
   admin,
   aheadOfNow,
   DAY,
+  DEVICE_TTL,
   freezeTime,
   messagesPath,
   PENDING_TTL,
@@ -138,7 +139,8 @@ describe("the unread set's TTL", () => {
     expect(await alarmAt(user, UNREAD_TTL)).toBe(true);
     now = await stored(user);
     expect(now.unread).toEqual([]);
-    expect(now.alarm).toBeNull();
+    // What is left is the deadline to forget the device that read at UNREAD_TTL - 1 s.
+    expect(now.alarm).toBe(t0 + UNREAD_TTL - SECOND + DEVICE_TTL);
     expect(await unreadOf(user)).toStrictEqual({ count: 0, messages: [] });
   });
 
@@ -240,10 +242,12 @@ describe("the alarm itself", () => {
     expect(await stored(user)).toStrictEqual({ pending: [1], unread: [1], idempotencyKeys: 0, alarm: t0 + PENDING_TTL });
   });
 
-  it("an unused user has no alarm", async () => {
+  it("a user no client has named has no alarm; a client's first request arms its device's", async () => {
     const user = unique("u");
-    await poll(user);
+    await userView(user);
     expect(await runUserAlarm(user)).toBe(false);
+    await poll(user);
+    expect((await stored(user)).alarm).toBe(t0 + DEVICE_TTL);
   });
 
   it("an idempotency key's expiry fires first, forgets the key and leaves the sets alone", async () => {

@@ -48,6 +48,18 @@ export async function clientToken(
     .sign(new TextEncoder().encode(secret));
 }
 
+/**
+ * Who a client token says is calling, beyond its `sub`: the `region` and
+ * `device` claims (each left out when undefined; "" is sent, so that an empty
+ * claim can be refused).
+ */
+export type ClientClaims = { region?: string; device?: string };
+
+/** A client token for `userId` with these claims. */
+export function clientTokenFor(userId: string, { region, device }: ClientClaims = {}) {
+  return clientToken({ sub: userId, ...(region !== undefined && { region }), ...(device !== undefined && { device }) });
+}
+
 export function call(path: string, init: RequestInit = {}) {
   return exports.default.fetch(new Request(new URL(path, BASE), init));
 }
@@ -101,28 +113,22 @@ export function adminText(path: string, method: string, text: string, headers: R
   return admin(path, { method, body: text, headers: { "Content-Type": "application/json", ...headers } });
 }
 
-/** A client request for `userId` (token claims may add a region). */
-export async function client(
-  userId: string,
-  path: string,
-  init: RequestInit & { json?: unknown; region?: string } = {},
-) {
+/** A client request's init: the request's, a JSON body, and the token's claims. */
+export type ClientInit = RequestInit & { json?: unknown } & ClientClaims;
+
+/** A client request for `userId` (token claims may add a region and a device). */
+export async function client(userId: string, path: string, init: ClientInit = {}) {
   return call(path, await asClientOf(userId, init));
 }
 
 /** A client request for `userId`, to the real Worker run with another environment. */
-export async function clientWithEnv(
-  overrides: Partial<Env>,
-  userId: string,
-  path: string,
-  init: RequestInit & { json?: unknown; region?: string } = {},
-) {
+export async function clientWithEnv(overrides: Partial<Env>, userId: string, path: string, init: ClientInit = {}) {
   return fetchWithEnv(overrides, path, await asClientOf(userId, init));
 }
 
-async function asClientOf(userId: string, { region, ...init }: RequestInit & { json?: unknown; region?: string }) {
+async function asClientOf(userId: string, { region, device, ...init }: ClientInit) {
   const headers = new Headers(init.headers);
-  headers.set("Authorization", `Bearer ${await clientToken({ sub: userId, ...(region && { region }) })}`);
+  headers.set("Authorization", `Bearer ${await clientTokenFor(userId, { region, device })}`);
   return withJson({ ...init, headers });
 }
 
@@ -216,15 +222,29 @@ export const EMPTY_ANSWER: InboxAnswer = {
   more: false,
 };
 
-export async function poll(userId: string, query = "", init: { region?: string } = {}) {
-  const res = await client(userId, `/v1/inbox${query}`, init);
+export async function poll(userId: string, query = "", claims: ClientClaims = {}) {
+  const res = await client(userId, `/v1/inbox${query}`, claims);
   if (res.status !== 200) throw new Error(`poll answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as InboxAnswer;
 }
 
+/** The seqs pending for the device (the first 500), as its poll returns them: the poll is an answer to it. */
+export async function pendingSeqs(userId: string, claims: ClientClaims = {}) {
+  return (await poll(userId, "?limit=500", claims)).personal.map((m) => m.seq);
+}
+
+/** Two devices of one user (the token's `device` claim). */
+export const PHONE: ClientClaims = { device: "phone" };
+export const LAPTOP: ClientClaims = { device: "laptop" };
+
+/** Makes each device known, in this order, with one poll each. */
+export async function makeKnown(userId: string, ...devices: ClientClaims[]) {
+  for (const claims of devices) await poll(userId, "", claims);
+}
+
 /** GET /v1/inbox/unread (`query` with its leading "?"). */
-export async function unreadOf(userId: string, query = "") {
-  const res = await client(userId, `/v1/inbox/unread${query}`);
+export async function unreadOf(userId: string, query = "", claims: ClientClaims = {}) {
+  const res = await client(userId, `/v1/inbox/unread${query}`, claims);
   if (res.status !== 200) throw new Error(`unread answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as UnreadAnswer;
 }
@@ -235,18 +255,31 @@ export async function unreadSeqs(userId: string) {
 }
 
 /** POST /v1/inbox/ack {upTo}; the raw answer, so that invalid values can be sent and checked. */
-export function ackUpTo(userId: string, upTo: unknown) {
-  return client(userId, "/v1/inbox/ack", { method: "POST", json: { upTo } });
+export function ackUpTo(userId: string, upTo: unknown, claims: ClientClaims = {}) {
+  return client(userId, "/v1/inbox/ack", { ...claims, method: "POST", json: { upTo } });
 }
 
 /** POST /v1/inbox/read with the receipt as given ({seqs} or {upTo}); the raw answer. */
-export function markRead(userId: string, receipt: unknown) {
-  return client(userId, "/v1/inbox/read", { method: "POST", json: receipt });
+export function markRead(userId: string, receipt: unknown, claims: ClientClaims = {}) {
+  return client(userId, "/v1/inbox/read", { ...claims, method: "POST", json: receipt });
 }
 
+/** One known device in the publisher's view of a user (docs/API.md, "Devices"). */
+export type DeviceView = {
+  pending: number;
+  acked: number;
+  lastSeenAt: string;
+  cursors: Record<string, number>;
+  push: null | "webpush" | "fcm" | "apns";
+};
+
+/**
+ * GET /admin/v1/users/{userId}. `devices` is v1.1's; the intersection can go
+ * once src/shared/responses.ts's userView has it.
+ */
 export async function userView(userId: string) {
   const res = await admin(`/admin/v1/users/${encodeURIComponent(userId)}`);
-  return (await res.json()) as UserView;
+  return (await res.json()) as UserView & { devices: Record<string, DeviceView> };
 }
 
 // ---- problems -----------------------------------------------------------------------
@@ -330,6 +363,8 @@ export const PENDING_TTL = 7 * DAY;
 export const UNREAD_TTL = 30 * DAY;
 export const ANNOUNCEMENT_TTL = 30 * DAY;
 export const ANNOUNCEMENT_LIMIT = 1000;
+export const DEVICE_LIMIT = 10;
+export const DEVICE_TTL = 7 * DAY;
 
 // ---- clock --------------------------------------------------------------------------
 

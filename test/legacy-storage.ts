@@ -2,7 +2,19 @@
 // it: the statements below are copied from that code's constructors, word for
 // word, and must stay so whatever later steps change. No version table.
 import type { Announcement, PersonalMessage } from "../src/shared/schema";
-import type { InboxValues } from "../src/user/state";
+
+/** The state row's JSON as that code wrote it (src/user/state.ts at 4ad1978). */
+export interface LegacyInboxState {
+  lastSeq: number;
+  pendingCount: number;
+  unreadCount: number;
+  dropped: number;
+  region: string | null;
+  pendingExpiresAt: number | null;
+  unreadExpiresAt: number | null;
+  idempotencyExpiresAt: number | null;
+  alarmAt: number | null;
+}
 
 const LEGACY_USER_TABLES = `
   CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY, message TEXT NOT NULL);
@@ -33,7 +45,7 @@ const LEGACY_REGION_TABLES = `
 export interface LegacyInbox {
   pending: PersonalMessage[];
   unread: PersonalMessage[];
-  state: InboxValues;
+  state: LegacyInboxState;
   cursors: { region: string; epoch: string; cursor: number }[];
   idempotency: { key: string; bodyHash: string; result: string; storedAt: number }[];
 }

@@ -4,7 +4,7 @@
 // `closeAllLive` (run after each test) closes whatever a test left open.
 import { runInDurableObject } from "cloudflare:test";
 import type { Env } from "../src/config";
-import { call, clientToken, fetchWithEnv, regionStub, userStub, type InboxAnswer } from "./helpers";
+import { call, clientTokenFor, fetchWithEnv, regionStub, userStub, type InboxAnswer } from "./helpers";
 
 // ---- waiting ------------------------------------------------------------------
 
@@ -37,18 +37,23 @@ export type PersonalFrame = { type: "personal"; message: PersonalMessage };
 export type AnnouncementFrame = { type: "announcement"; message: AnnouncementMessage };
 export type OkFrame = { type: "ok"; for: "ack"; pending: number } | { type: "ok"; for: "read"; unread: number };
 export type ErrorFrame = { type: "error"; status: number; title?: string; detail: string };
-export type Frame = CatchupFrame | PersonalFrame | AnnouncementFrame | OkFrame | ErrorFrame | { type: "pong" };
+/** Read sync (v1.1): the seqs a read receipt removed from the unread set, on every other live connection. */
+export type ReadFrame = { type: "read"; seqs: number[]; unread: number };
+export type Frame = CatchupFrame | PersonalFrame | AnnouncementFrame | OkFrame | ErrorFrame | ReadFrame | { type: "pong" };
 
 export const personalSeqs = (frames: Frame[]) =>
   frames.filter((f): f is PersonalFrame => f.type === "personal").map((f) => f.message.seq);
 export const announcementIds = (frames: Frame[]) =>
   frames.filter((f): f is AnnouncementFrame => f.type === "announcement").map((f) => f.message.id);
+export const readFrames = (frames: Frame[]) => frames.filter((f): f is ReadFrame => f.type === "read");
 
 // ---- opening a live connection ----------------------------------------------------
 
 export type LiveOptions = {
   /** The token's `region` claim. */
   region?: string;
+  /** The token's `device` claim. */
+  device?: string;
   /** Query string, with its leading "?" (e.g. "?region=bj"). */
   query?: string;
   /** Send the token as ?token= instead of the Authorization header. */
@@ -65,7 +70,7 @@ export function fetchLive(headers: Record<string, string>, query = "") {
 }
 
 async function liveRequest(userId: string, options: LiveOptions, kind: Record<string, string>) {
-  const token = await clientToken({ sub: userId, ...(options.region !== undefined && { region: options.region }) });
+  const token = await clientTokenFor(userId, options);
   let path = `/v1/inbox/live${options.query ?? ""}`;
   const headers: Record<string, string> = { ...kind, ...options.headers };
   if (options.tokenInQuery) path += `${path.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`;
@@ -137,6 +142,11 @@ export class LiveSocket {
       (f): f is AnnouncementFrame => f.type === "announcement" && f.message.id === id,
       `announcement frame id ${id}`,
     );
+  }
+
+  /** Waits for the first read-sync frame. */
+  waitForRead() {
+    return this.waitForFrame((f): f is ReadFrame => f.type === "read", "a read frame");
   }
 
   /**
@@ -320,6 +330,11 @@ export class EventStream {
       (e) => e.frame.type === "announcement" && e.frame.message.id === id,
       `announcement event id ${id}`,
     );
+  }
+
+  /** Waits for the first read-sync event. */
+  waitForRead() {
+    return this.waitForEvent((e) => e.frame.type === "read", "a read event");
   }
 
   /** Cancels the stream from the client side (as a browser does when the page goes away). */

@@ -74,7 +74,14 @@ describe("a fresh object", () => {
     }));
     expect(userStorage).toStrictEqual({
       version: userSchema.steps.length,
-      tables: [...userSchema.unversionedTables, "schema_version"].sort(),
+      // Step 2 put the cursors per device.
+      tables: [
+        ...userSchema.unversionedTables.filter((table) => table !== "cursors"),
+        "device_cursors",
+        "devices",
+        "evictions",
+        "schema_version",
+      ].sort(),
     });
     const regionVersion = await runInDurableObject(regionStub(region), (_instance, { storage }) =>
       versionIn(storage),
@@ -134,6 +141,10 @@ describe("an object built by the code before versioning", () => {
       pending: { count: 2, oldestSeq: 3, newestSeq: 4, expiresAt: new Date(state.pendingExpiresAt).toISOString() },
       unread: { count: 3, expiresAt: new Date(state.unreadExpiresAt).toISOString() },
       cursors: { [region]: 2 },
+      // The one device v1 knew is the default device, with its cursor, its `dropped` and everything pending.
+      devices: {
+        default: { pending: 2, acked: 0, lastSeenAt: expect.any(String), cursors: { [region]: 2 }, push: null },
+      },
     });
     const again = await admin(messagesPath(user), {
       method: "POST",

@@ -7,6 +7,7 @@ import {
   expectInvalid,
   expectProblem,
   markRead,
+  pendingSeqs,
   poll,
   publish,
   range,
@@ -23,10 +24,6 @@ async function receiptAnswer(userId: string, receipt: unknown) {
   const res = await markRead(userId, receipt);
   expect(res.status).toBe(200);
   return res.json();
-}
-
-async function pendingSeqs(userId: string) {
-  return (await poll(userId, "?limit=500")).personal.map((m) => m.seq);
 }
 
 describe("POST /v1/inbox/read", () => {

@@ -5,7 +5,7 @@ import { verify } from "hono/jwt";
 import * as v from "valibot";
 import { BoundedMap } from "../shared/bounded-map";
 import { rateLimitDetail, retryAfterSeconds, withinClientLimit } from "../shared/rate-limit";
-import { regionId, userId } from "../shared/schema";
+import { deviceId, regionId, userId } from "../shared/schema";
 import type { AppEnv, Client } from "./context";
 import { problem } from "./problem";
 
@@ -81,7 +81,7 @@ async function verifyToken(token: string, secret: string): Promise<Verified> {
     const reason = (error instanceof Error && reasons[error.name]) || "it is not a valid HS256 JWT";
     throw unauthorized(`Invalid client token: ${reason}.`);
   }
-  const { sub, region, exp, nbf, iat } = claims;
+  const { sub, region, device, exp, nbf, iat } = claims;
   if (exp === undefined) throw unauthorized("Invalid client token: it has no exp claim.");
   for (const [name, value] of Object.entries({ exp, nbf, iat })) {
     if (value !== undefined && !(typeof value === "number" && Number.isFinite(value))) {
@@ -90,7 +90,8 @@ async function verifyToken(token: string, secret: string): Promise<Verified> {
   }
   if (!v.is(userId, sub)) throw unauthorized("Invalid client token: sub is not a valid userId.");
   if (region != null && !v.is(regionId, region)) throw unauthorized("Invalid client token: region is not a valid regionId.");
-  return { secret, client: { userId: sub, region: region ?? undefined }, exp: exp as number, ...(nbf !== undefined && { nbf: nbf as number }) };
+  if (device != null && !v.is(deviceId, device)) throw unauthorized("Invalid client token: device is not a valid deviceId.");
+  return { secret, client: { userId: sub, region: region ?? undefined, device: device ?? undefined }, exp: exp as number, ...(nbf !== undefined && { nbf: nbf as number }) };
 }
 
 /** base64url decoding ignores a last character's unused bits; only the spelling encoding gives back is one token. */

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { inboxStub } from "../shared/objects";
 import { ackAnswer, eventStream, inboxAnswer, readAnswer, unreadAnswer } from "../shared/responses";
-import { ackBody, inboxQuery, limitQuery, readBody, type InboxQuery } from "../shared/schema";
+import { ackBody, DEFAULT_DEVICE, deviceQuery, inboxQuery, readBody, unreadQuery, type InboxQuery } from "../shared/schema";
 import { LIVE_HEADER, type LiveRequest, type PollRequest } from "../user/UserInbox";
 import { asClient } from "./auth";
 import type { AppEnv, Client } from "./context";
@@ -12,12 +12,20 @@ import { problem } from "./problem";
 import { relayAsEventStream } from "./sse";
 import { json, jsonBodyGuard, repeatedQuery, valid } from "./validation";
 
+/** The device comes from the token's claim, else the query, else it is `default`; another than the claim is refused. */
+function deviceOf(client: Client, asked: string | undefined) {
+  if (client.device && asked && asked !== client.device) {
+    throw problem(403, `This token is for device ${client.device}; it cannot act as device ${asked}.`);
+  }
+  return client.device ?? asked ?? DEFAULT_DEVICE;
+}
+
 /** The region comes from the token's claim, else the query; asking for another region than the claim is refused. */
-function pollRequest(client: Client, { region, ...query }: InboxQuery): PollRequest {
+function pollRequest(client: Client, { region, device, ...query }: InboxQuery): PollRequest {
   if (client.region && region && region !== client.region) {
     throw problem(403, `This token is pinned to region ${client.region}; it cannot read region ${region}.`);
   }
-  return { region: client.region ?? region, ...query };
+  return { region: client.region ?? region, device: deviceOf(client, device), ...query };
 }
 
 /** The query of the poll and live routes, which clients repeat: checked once per query string. */
@@ -90,9 +98,11 @@ export const inbox = new Hono<AppEnv>()
     asClient,
     jsonBodyGuard,
     valid("json", ackBody),
+    valid("query", deviceQuery),
     async (c) => {
-      const { upTo } = c.req.valid("json");
-      return c.json(await inboxStub(c.env, c.get("client").userId).ack(upTo));
+      const client = c.get("client");
+      const device = deviceOf(client, c.req.valid("query").device);
+      return c.json(await inboxStub(c.env, client.userId).ack(device, c.req.valid("json").upTo));
     },
   )
 
@@ -106,7 +116,12 @@ export const inbox = new Hono<AppEnv>()
     asClient,
     jsonBodyGuard,
     valid("json", readBody),
-    async (c) => c.json(await inboxStub(c.env, c.get("client").userId).markRead(c.req.valid("json"))),
+    valid("query", deviceQuery),
+    async (c) => {
+      const client = c.get("client");
+      const device = deviceOf(client, c.req.valid("query").device);
+      return c.json(await inboxStub(c.env, client.userId).markRead(device, c.req.valid("json")));
+    },
   )
 
   .get(
@@ -116,9 +131,10 @@ export const inbox = new Hono<AppEnv>()
       responses: { 200: answer("The unread set, oldest first, at most `limit` messages.", unreadAnswer) },
     }),
     asClient,
-    valid("query", limitQuery),
+    valid("query", unreadQuery),
     async (c) => {
-      const { limit } = c.req.valid("query");
-      return c.body(await inboxStub(c.env, c.get("client").userId).unread(limit), 200, json);
+      const client = c.get("client");
+      const { device, limit } = c.req.valid("query");
+      return c.body(await inboxStub(c.env, client.userId).unread(deviceOf(client, device), limit), 200, json);
     },
   );

@@ -11,6 +11,7 @@ export type ServerFrame =
   | { type: "announcement"; message: Announcement }
   | { type: "ok"; for: "ack"; pending: number }
   | { type: "ok"; for: "read"; unread: number }
+  | { type: "read"; seqs: number[]; unread: number }
   | { type: "error"; status: number; title?: string; detail: string };
 
 type ErrorFrame = Extract<ServerFrame, { type: "error" }>;

@@ -4,7 +4,7 @@
 // unread, a region's listing), the schema still describes that text; answers
 // are not checked against these at run time.
 import * as v from "valibot";
-import { announcement, count, personalMessage, regionId, seq, timestamp, userId } from "./schema";
+import { announcement, count, deviceId, personalMessage, regionId, seq, timestamp, userId } from "./schema";
 
 const regionOrNull = v.nullable(regionId);
 const epoch = v.pipe(v.string(), v.minLength(1));
@@ -61,7 +61,20 @@ export const userView = v.strictObject({
     expiresAt: v.nullable(timestamp),
   }),
   unread: v.strictObject({ count, expiresAt: v.nullable(timestamp) }),
-  cursors: v.record(regionId, count),
+  cursors: v.pipe(v.record(regionId, count), v.description("The `default` device's cursor per region.")),
+  devices: v.pipe(
+    v.record(
+      deviceId,
+      v.strictObject({
+        pending: count,
+        acked: count,
+        lastSeenAt: timestamp,
+        cursors: v.record(regionId, count),
+        push: v.nullable(v.picklist(["webpush", "fcm", "apns"])),
+      }),
+    ),
+    v.description("The known devices: what each has pending and has acknowledged, when it was last seen, its cursors."),
+  ),
 });
 export type UserView = v.InferOutput<typeof userView>;
 

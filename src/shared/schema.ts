@@ -7,6 +7,12 @@ export const userId = v.pipe(
   v.string(),
   v.regex(/^[A-Za-z0-9._:@-]{1,128}$/, "must be 1-128 characters of A-Za-z0-9._:@-"),
 );
+export const deviceId = v.pipe(
+  v.string(),
+  v.regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 characters of A-Za-z0-9._-"),
+);
+/** The device of a client that names none: a v1 client is this one device. */
+export const DEFAULT_DEVICE = "default";
 export const regionId = v.pipe(
   v.string(),
   v.regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 characters of A-Za-z0-9._-"),
@@ -91,8 +97,13 @@ const about = <Schema extends v.GenericSchema>(schema: Schema, description: stri
   v.pipe(schema, v.description(description));
 const limit = v.optional(about(queryInteger(1, 500), "At most this many items in each list."), "100");
 
+const device = v.optional(
+  about(deviceId, "The requesting device, when the token names none (then `default`); another than the token's is 403."),
+);
+
 // The descriptions are what the OpenAPI document says of each parameter.
 export const inboxQuery = v.object({
+  device,
   region: v.optional(
     about(regionId, "The region whose announcements to include when the token names none; another than the token's is 403."),
   ),
@@ -118,7 +129,10 @@ export const inboxQuery = v.object({
 });
 export type InboxQuery = v.InferOutput<typeof inboxQuery>;
 
-export const limitQuery = v.object({ limit });
+export const unreadQuery = v.object({ device, limit });
+
+/** The query of the client routes that take a body: only the device. */
+export const deviceQuery = v.object({ device });
 
 export const regionLogQuery = v.object({
   since: v.optional(about(queryInteger(0, Number.MAX_SAFE_INTEGER), "The announcements with an id above this one."), "0"),

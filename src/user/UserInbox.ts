@@ -1,5 +1,6 @@
-// One object per user: the pending set (not yet received), the unread set (not
-// yet read), the announcement cursor per region, and publishers' idempotency keys.
+// One object per user: the pending set (not yet received by some device), the
+// unread set (not yet read), the user's devices (what each has received, its
+// announcement cursor per region), and publishers' idempotency keys.
 //
 // It also holds the user's live connections (hibernatable WebSockets) and
 // sends each of them every new personal message and, for the region it
@@ -26,6 +27,7 @@ import { rateLimitDetail, retryAfterSeconds, withinClientLimit } from "../shared
 import { MeteredSql } from "../shared/sql";
 import { connectionOf, parseEventId, send, type Connection } from "./connection";
 import { Cursors } from "./cursors";
+import { Devices } from "./devices";
 import { Expiry } from "./expiry";
 import { IdempotencyKeys, type IdempotencyKey } from "./idempotency";
 import { LiveSockets } from "./live";
@@ -49,6 +51,7 @@ export class UserInbox extends DurableObject<Env> {
   private readonly sets: MessageSets;
   private readonly state: InboxState;
   private readonly cursors: Cursors;
+  private readonly devices: Devices;
   private readonly expiry: Expiry;
   private readonly publishing: Publishing;
   private readonly receipts: Receipts;
@@ -68,13 +71,15 @@ export class UserInbox extends DurableObject<Env> {
     // Modules read `this.env` at each call rather than keep it: a test gives a running object
     // other settings (test/config.test.ts).
     const settings = () => config(this.env);
-    this.expiry = new Expiry(settings, this.sets, keys, this.state);
-    this.publishing = new Publishing(settings, this.sets, keys, this.expiry, this.state);
-    this.receipts = new Receipts(this.sets, this.state);
-    this.polling = new Polling(this.sets, this.state, this.cursors, this.receipts);
+    this.devices = new Devices(sql, this.state, () => ({ limit: settings().DEVICE_LIMIT, ttlMs: settings().DEVICE_TTL_SECONDS * 1000 }));
+    this.live = new LiveSockets(ctx, (device, region, epoch, cursor) => this.cursors.store(device, region, epoch, cursor));
+    const isLive = (device: string) => this.live.holds(device);
+    this.receipts = new Receipts(this.sets, this.state, this.devices);
+    this.expiry = new Expiry(settings, this.sets, keys, this.state, this.devices, this.receipts, isLive);
+    this.publishing = new Publishing(settings, this.sets, keys, this.expiry, this.state, this.devices);
+    this.polling = new Polling(this.sets, this.state, this.cursors, this.receipts, this.devices);
     this.regions = new Regions(ctx, () => this.env);
-    this.views = new Views(sql, this.sets, this.state, this.cursors);
-    this.live = new LiveSockets(ctx, (region, epoch, cursor) => this.cursors.store(region, epoch, cursor));
+    this.views = new Views(sql, this.sets, this.state, this.cursors, this.devices, this.receipts, isLive);
     // Answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
   }
@@ -87,27 +92,33 @@ export class UserInbox extends DurableObject<Env> {
     return published.answer;
   }
 
-  /** The message request, answered as JSON text: pending personal messages plus announcements after the cursor. */
+  /** The message request, answered as JSON text: the device's pending personal messages plus announcements after its cursor. */
   async poll(request: PollRequest) {
     const region = this.polling.regionFor(request);
-    const window = region === null ? null : await this.regions.read(region, this.cursors.startFor(region, request), request.limit);
+    const from = region === null ? null : this.cursors.startFor(request.device, region, request);
+    const window = region === null ? null : await this.regions.read(region, from, request.limit);
     // Nothing awaits from here on: the answer is built from the state as it is now.
     this.expiry.clearDue();
-    return this.polling.answer(request, region, window);
+    return this.polling.answer(request, this.seen(request.device), region, window);
   }
 
-  ack(upTo: number) {
+  ack(device: string, upTo: number) {
     this.expiry.clearDue();
-    return this.receipts.ack(upTo);
+    return this.receipts.ack(this.seen(device), upTo);
   }
 
-  markRead(receipt: ReadReceipt) {
+  /** A read receipt, from a request or a socket (`from`, which gets its own answer instead of the read sync). */
+  markRead(device: string, receipt: ReadReceipt, from?: WebSocket) {
     this.expiry.clearDue();
-    return this.receipts.markRead(receipt);
+    this.seen(device);
+    const { unread, read } = this.receipts.markRead(receipt);
+    if (read.length > 0) this.live.sendRead(read, unread, from);
+    return { unread };
   }
 
-  unread(limit: number) {
+  unread(device: string, limit: number) {
     this.expiry.clearDue();
+    this.seen(device);
     this.state.flush();
     return this.views.unread(limit);
   }
@@ -150,13 +161,15 @@ export class UserInbox extends DurableObject<Env> {
     const window = region === null ? null : await this.live.connect(region, () =>
       resumeAt
         ? this.regions.readAndFollow(region, from, config(this.env).ANNOUNCEMENT_LIMIT)
-        : this.regions.readAndFollow(region, this.cursors.startFor(region, live), live.limit),
+        : this.regions.readAndFollow(region, this.cursors.startFor(live.device, region, live), live.limit),
     );
 
     // From here on nothing awaits: what is sent below and what arrives later do not overlap.
     this.expiry.clearDue();
+    const device = this.seen(live.device);
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     const connection: Connection = {
+      device: device.id,
       region,
       epoch: window?.epoch ?? null,
       cursor: resumeAt?.cursor ?? window?.cursor ?? 0,
@@ -165,9 +178,10 @@ export class UserInbox extends DurableObject<Env> {
     };
     this.live.accept(server, connection);
     if (resumeAt) {
-      this.live.replay(server, connection, this.sets.pendingAfter(resumeAt.seq), window);
+      // What the device has received since is not sent again.
+      this.live.replay(server, connection, this.sets.pendingAfter(Math.max(resumeAt.seq, device.acked)), window);
       this.state.flush();
-    } else send(server, connection, "catchup", catchupFrame(this.polling.answer(live, region, window)));
+    } else send(server, connection, "catchup", catchupFrame(this.polling.answer(live, device, region, window)));
     if (region !== null && this.live.missedWhileConnecting(connection)) void this.catchUpSockets(region);
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -191,11 +205,12 @@ export class UserInbox extends DurableObject<Env> {
       return;
     }
     const parsed = parseClientFrame(message, config(this.env).MESSAGE_MAX_BYTES);
+    const { device } = connectionOf(socket);
     const reply: ServerFrame =
       parsed.type === "ack"
-        ? { type: "ok", for: "ack", ...this.ack(parsed.upTo) }
+        ? { type: "ok", for: "ack", ...this.ack(device, parsed.upTo) }
         : parsed.type === "read"
-          ? { type: "ok", for: "read", ...this.markRead(parsed.receipt) }
+          ? { type: "ok", for: "read", ...this.markRead(device, parsed.receipt, socket) }
           : parsed;
     socket.send(frame(reply));
   }
@@ -206,16 +221,34 @@ export class UserInbox extends DurableObject<Env> {
     } catch {
       // Already closed by the runtime's automatic reply.
     }
-    await this.stopFollowingIfIdle(connectionOf(socket).region);
+    await this.closed(connectionOf(socket));
   }
 
   async webSocketError(socket: WebSocket) {
-    await this.stopFollowingIfIdle(connectionOf(socket).region);
+    await this.closed(connectionOf(socket));
+  }
+
+  /** A live connection ended: its device was seen until now, and its region may have no one left to push to. */
+  private async closed({ device, region }: Connection) {
+    if (this.devices.get(device)?.known) {
+      this.seen(device);
+      this.state.flush();
+    }
+    await this.stopFollowingIfIdle(region);
+  }
+
+  /**
+   * A client request naming the device: it is seen now (a new one has the
+   * whole pending set pending), and a deadline to forget it is armed if none is.
+   */
+  private seen(id: string) {
+    const now = Date.now();
+    const device = this.devices.see(id, now, (other) => this.live.holds(other));
+    this.state.values.devicesForgetAt ??= now + config(this.env).DEVICE_TTL_SECONDS * 1000;
+    return device;
   }
 
   private async stopFollowingIfIdle(region: string | null) {
     if (region !== null) await this.regions.unfollowUnlessListening(region, () => this.live.listening(region));
   }
-
-
 }

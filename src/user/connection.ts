@@ -2,8 +2,11 @@
 // what it has been sent. The attachment survives hibernation, so delivery
 // resumes exactly where it was, and it doubles as the SSE event id.
 import { sseEnvelope, type ServerFrame } from "../shared/frames";
+import { DEFAULT_DEVICE } from "../shared/schema";
 
 export interface Connection {
+  /** The device this connection is of: its acks, cursor and catch-up are that device's. */
+  device: string;
   /** The region whose announcements this client follows, or null. */
   region: string | null;
   epoch: string | null;
@@ -15,7 +18,14 @@ export interface Connection {
   sse: boolean;
 }
 
-export const connectionOf = (socket: WebSocket) => socket.deserializeAttachment() as Connection;
+/** A socket accepted before devices existed has no device in its attachment: it is the default one. */
+export const connectionOf = (socket: WebSocket): Connection => ({
+  device: DEFAULT_DEVICE,
+  ...(socket.deserializeAttachment() as Omit<Connection, "device">),
+});
+
+/** The tag of a device's sockets (regions, the other tags, cannot contain a colon). */
+export const deviceTag = (device: string) => `device:${device}`;
 
 /** Sends one frame and records the connection's new position with it. */
 export function send(socket: WebSocket, connection: Connection, type: ServerFrame["type"], data: string) {

@@ -1,11 +1,15 @@
-// The user's three deadlines and what passing them clears: the pending set
+// The user's four deadlines and what passing them clears: the pending set
 // expires PENDING_TTL_SECONDS after its newest message, the unread set
-// UNREAD_TTL_SECONDS after its newest, and the idempotency keys one by one.
+// UNREAD_TTL_SECONDS after its newest, the idempotency keys one by one, and a
+// device unseen for DEVICE_TTL_SECONDS is forgotten (the pending set then lets
+// go of what only it had pending).
 // The deadlines live in the state row, which keeps the object's one alarm at
 // the earliest of them (state.ts).
 import type { Config } from "../config";
+import type { Devices } from "./devices";
 import { IDEMPOTENCY_TTL_MS, type IdempotencyKeys } from "./idempotency";
 import type { MessageSets } from "./message-sets";
+import type { Receipts } from "./receipts";
 import type { InboxState, InboxValues } from "./state";
 
 type Deadlines = Pick<InboxValues, "pendingExpiresAt" | "unreadExpiresAt" | "idempotencyExpiresAt">;
@@ -16,6 +20,10 @@ export class Expiry {
     private readonly sets: MessageSets,
     private readonly keys: IdempotencyKeys,
     private readonly state: InboxState,
+    private readonly devices: Devices,
+    private readonly receipts: Receipts,
+    /** Whether a device holds an open live connection, which keeps it seen. */
+    private readonly isLive: (device: string) => boolean,
   ) {}
 
   /** The deadlines after a publish at `now`: both sets' TTLs start again; the keys' stays the oldest key's. */
@@ -47,6 +55,10 @@ export class Expiry {
     }
     if (values.idempotencyExpiresAt !== null && values.idempotencyExpiresAt <= now) {
       values.idempotencyExpiresAt = this.keys.removeExpired(now);
+    }
+    if (values.devicesForgetAt !== null && values.devicesForgetAt <= now) {
+      if (this.devices.forgetUnseen(now, this.isLive).length > 0) this.receipts.keepPendingForKnown();
+      values.devicesForgetAt = this.devices.nextForgetAt(this.isLive);
     }
   }
 }

@@ -3,8 +3,8 @@
 // Sockets are hibernatable; what survives hibernation lives in each socket's
 // attachment (connection.ts), the rest here is only for the awake instance.
 import type { AnnouncementWindow, ReadFrom, StoredAnnouncement } from "../region/window";
-import { announcementFrame, personalFrame } from "../shared/frames";
-import { connectionOf, send, type Connection } from "./connection";
+import { announcementFrame, frame, personalFrame } from "../shared/frames";
+import { connectionOf, deviceTag, send, type Connection } from "./connection";
 import type { StoredMessage } from "./message-sets";
 
 type Window = Pick<AnnouncementWindow, "announcements" | "cursor" | "epoch" | "reset">;
@@ -19,12 +19,17 @@ export class LiveSockets {
 
   constructor(
     private readonly ctx: DurableObjectState,
-    /** Records what a socket was sent as the user's stored cursor, as a poll answer would. */
-    private readonly storeCursor: (region: string, epoch: string, cursor: number) => void,
+    /** Records what a socket was sent as its device's stored cursor, as a poll answer would. */
+    private readonly storeCursor: (device: string, region: string, epoch: string, cursor: number) => void,
   ) {}
 
   open(region: string) {
     return this.ctx.getWebSockets(region).filter((socket) => socket.readyState === WebSocket.OPEN);
+  }
+
+  /** Whether the device holds an open live connection (which keeps it seen). */
+  holds(device: string) {
+    return this.ctx.getWebSockets(deviceTag(device)).some((socket) => socket.readyState === WebSocket.OPEN);
   }
 
   /** Open sockets, or connects under way, for the region. */
@@ -43,7 +48,8 @@ export class LiveSockets {
   }
 
   accept(socket: WebSocket, connection: Connection) {
-    this.ctx.acceptWebSocket(socket, connection.region === null ? [] : [connection.region]);
+    const tags = [deviceTag(connection.device), ...(connection.region === null ? [] : [connection.region])];
+    this.ctx.acceptWebSocket(socket, tags);
     socket.serializeAttachment(connection);
   }
 
@@ -55,6 +61,14 @@ export class LiveSockets {
   sendPersonal(seq: number, message: string) {
     for (const socket of this.ctx.getWebSockets()) {
       send(socket, { ...connectionOf(socket), seq }, "personal", personalFrame(message));
+    }
+  }
+
+  /** Read sync: every connection of the user, on every device, but the socket that sent the receipt. */
+  sendRead(seqs: number[], unread: number, except?: WebSocket) {
+    const read = frame({ type: "read", seqs, unread });
+    for (const socket of this.ctx.getWebSockets()) {
+      if (socket !== except) send(socket, connectionOf(socket), "read", read);
     }
   }
 
@@ -105,6 +119,6 @@ export class LiveSockets {
     }
     connection.cursor = Math.max(connection.cursor, window.cursor);
     socket.serializeAttachment(connection);
-    if (connection.region !== null) this.storeCursor(connection.region, window.epoch, connection.cursor);
+    if (connection.region !== null) this.storeCursor(connection.device, connection.region, window.epoch, connection.cursor);
   }
 }

@@ -24,8 +24,14 @@ export class MessageSets {
     return this.sql.all<StoredMessage>(`SELECT seq, message FROM ${set} ORDER BY seq LIMIT ?`, limit);
   }
 
-  pendingAfter(seq: number) {
-    return this.sql.all<StoredMessage>("SELECT seq, message FROM pending WHERE seq > ? ORDER BY seq", seq);
+  /** Pending messages above `seq` (a device's acknowledgement), oldest first; all of them without a limit. */
+  pendingAfter(seq: number, limit = -1) {
+    return this.sql.all<StoredMessage>("SELECT seq, message FROM pending WHERE seq > ? ORDER BY seq LIMIT ?", seq, limit);
+  }
+
+  /** How many pending messages are above `seq`: it reads each of them, so callers ask only when the size cannot tell. */
+  countPendingAfter(seq: number) {
+    return this.sql.first<{ n: number }>("SELECT count(*) AS n FROM pending WHERE seq > ?", seq)!.n;
   }
 
   pendingBounds() {
@@ -34,29 +40,33 @@ export class MessageSets {
     )!;
   }
 
-  /** Removes the oldest `count` messages of a set (none when count ≤ 0); answers how many went. */
+  /** Removes the oldest `count` messages of a set (none when count ≤ 0); answers their seqs, oldest first. */
   removeOldest(set: MessageSet, count: number) {
-    if (count <= 0) return 0;
-    return this.sql.run(
-      `DELETE FROM ${set} WHERE seq IN (SELECT seq FROM ${set} ORDER BY seq LIMIT ?) RETURNING seq`,
-      count,
-    );
+    if (count <= 0) return [];
+    return this.sql
+      .all<{ seq: number }>(
+        `DELETE FROM ${set} WHERE seq IN (SELECT seq FROM ${set} ORDER BY seq LIMIT ?) RETURNING seq`,
+        count,
+      )
+      .map((row) => row.seq)
+      .sort((a, b) => a - b);
   }
 
   removeUpTo(set: MessageSet, seq: number) {
     return this.sql.run(`DELETE FROM ${set} WHERE seq <= ? RETURNING seq`, seq);
   }
 
-  /** Removes a receipt's seqs; listed seqs are deleted by key lookups, a group per statement. */
-  removeReceipt(set: MessageSet, receipt: ReadReceipt) {
-    if ("upTo" in receipt) return this.removeUpTo(set, receipt.upTo);
-    let removed = 0;
-    for (let at = 0; at < receipt.seqs.length; at += MAX_BINDINGS) {
+  /** Removes a receipt's seqs, answering those that were in the set; listed seqs go by key lookups, a group per statement. */
+  removeReceipt(set: MessageSet, receipt: ReadReceipt): number[] {
+    const removed: number[] = [];
+    const deleted = (query: string, ...seqs: number[]) =>
+      removed.push(...this.sql.all<{ seq: number }>(query, ...seqs).map((row) => row.seq));
+    if ("upTo" in receipt) deleted(`DELETE FROM ${set} WHERE seq <= ? RETURNING seq`, receipt.upTo);
+    for (let at = 0; "seqs" in receipt && at < receipt.seqs.length; at += MAX_BINDINGS) {
       const group = receipt.seqs.slice(at, at + MAX_BINDINGS);
-      const keys = group.map(() => "?").join(",");
-      removed += this.sql.run(`DELETE FROM ${set} WHERE seq IN (${keys}) RETURNING seq`, ...group);
+      deleted(`DELETE FROM ${set} WHERE seq IN (${group.map(() => "?").join(",")}) RETURNING seq`, ...group);
     }
-    return removed;
+    return removed.sort((a, b) => a - b);
   }
 
   clear(set: MessageSet) {

@@ -1,15 +1,18 @@
-// The message request's answer: the pending personal messages (after the
-// request's ack=, and consumed if it asks), the announcements the region
-// returned after the cursor, and `dropped`. A live connection's catch-up frame
+// The message request's answer, for the requesting device: its pending
+// personal messages (after the request's ack=, and consumed if it asks), the
+// announcements the region returned after its cursor, and its `dropped`. A live connection's catch-up frame
 // is the same answer.
 import type { AnnouncementWindow } from "../region/window";
 import { jsonWithLists } from "../shared/schema";
 import type { Cursors } from "./cursors";
+import type { Device, Devices } from "./devices";
 import type { MessageSets } from "./message-sets";
 import type { Receipts } from "./receipts";
 import type { InboxState } from "./state";
 
 export interface PollRequest {
+  /** The requesting device (the token's, the request's, or `default`). */
+  device: string;
   /** The region named by the token or the request; undefined falls back to the stored one. */
   region?: string;
   since?: number;
@@ -26,6 +29,7 @@ export class Polling {
     private readonly state: InboxState,
     private readonly cursors: Cursors,
     private readonly receipts: Receipts,
+    private readonly devices: Devices,
   ) {}
 
   /** The region a request reads: its own, else the user's stored one (null: none). */
@@ -37,16 +41,18 @@ export class Polling {
    * Builds the answer, as JSON text, once the region has replied. Nothing here
    * awaits: ack, the pending read, consume, the cursor and `dropped` change in one step.
    */
-  answer(request: PollRequest, region: string | null, window: AnnouncementWindow | null) {
-    if (request.ack !== undefined) this.receipts.received(request.ack);
-    // The set's size is known: an empty set is not read at all.
-    const rows = this.state.values.pendingCount === 0 ? [] : this.sets.oldest("pending", request.limit + 1);
+  answer(request: PollRequest, device: Device, region: string | null, window: AnnouncementWindow | null) {
+    if (request.ack !== undefined) this.receipts.received(device, request.ack);
+    // What is pending for the device is known to be nothing when the set is empty or it has received the newest.
+    const { pendingCount, lastSeq: newest } = this.state.values;
+    const rows = pendingCount === 0 || device.acked >= newest ? [] : this.sets.pendingAfter(device.acked, request.limit + 1);
     const personal = rows.slice(0, request.limit);
     const lastSeq = personal.at(-1)?.seq ?? null;
-    if (request.consume && lastSeq !== null) this.receipts.received(lastSeq);
-    if (region !== null && window) this.cursors.store(region, window.epoch, window.cursor);
-    const dropped = this.state.values.dropped;
-    this.state.update({ dropped: 0 });
+    if (request.consume && lastSeq !== null) this.receipts.received(device, lastSeq);
+    if (region !== null && window) this.cursors.store(device.id, region, window.epoch, window.cursor);
+    const dropped = this.devices.dropped(device);
+    this.devices.answered(device);
+    this.state.flush();
     const lists = {
       personal: personal.map((row) => row.message),
       announcements: window?.announcements.map((row) => row.message) ?? [],

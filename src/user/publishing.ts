@@ -1,9 +1,12 @@
 // A personal message published to this user: it takes the next seq and joins
-// both sets, whose oldest messages are evicted at their limits (counted in
-// `dropped`); its idempotency key is remembered, and the deadlines move.
+// both sets, whose oldest messages are evicted at their limits (told to the
+// devices, for their `dropped`); its idempotency key is remembered, and the
+// deadlines move. Nothing here is per device: a message is pending for every
+// device above whose acknowledgement it lies (devices.ts).
 import type { Config } from "../config";
 import type { PublishAnswer } from "../shared/responses";
 import type { MessageContent, PersonalMessage } from "../shared/schema";
+import type { Devices } from "./devices";
 import type { Expiry } from "./expiry";
 import type { IdempotencyKey, IdempotencyKeys } from "./idempotency";
 import type { MessageSets } from "./message-sets";
@@ -19,6 +22,7 @@ export class Publishing {
     private readonly keys: IdempotencyKeys,
     private readonly expiry: Expiry,
     private readonly state: InboxState,
+    private readonly devices: Devices,
   ) {}
 
   publish(content: MessageContent, idempotency?: IdempotencyKey): Published {
@@ -37,13 +41,13 @@ export class Publishing {
     this.sets.add(seq, message);
     const evicted = this.sets.removeOldest("pending", values.pendingCount + 1 - PENDING_LIMIT);
     const evictedUnread = this.sets.removeOldest("unread", values.unreadCount + 1 - UNREAD_LIMIT);
-    const answer: PublishAnswer = { seq, createdAt, evicted };
+    this.devices.evicted(evicted);
+    const answer: PublishAnswer = { seq, createdAt, evicted: evicted.length };
     if (idempotency) this.keys.remember(idempotency, answer, now);
     this.state.update({
       lastSeq: seq,
-      pendingCount: values.pendingCount + 1 - evicted,
-      unreadCount: values.unreadCount + 1 - evictedUnread,
-      dropped: values.dropped + evicted,
+      pendingCount: values.pendingCount + 1 - evicted.length,
+      unreadCount: values.unreadCount + 1 - evictedUnread.length,
       ...this.expiry.afterPublish(now, idempotency !== undefined),
     });
     return { answer, message };

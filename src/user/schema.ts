@@ -18,6 +18,33 @@ export const userSchema: Schema = {
       ) WITHOUT ROWID;
       CREATE TABLE inbox (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), state TEXT NOT NULL);
     `,
+    // 2. Devices (contract v1.1): each device's acknowledgement position and
+    //    last seen (devices.ts), announcement cursors per device and region,
+    //    and the log of evicted seqs that per-device `dropped` is counted from.
+    //    The cursors and `dropped` of the one device v1 knew become the
+    //    `default` device's.
+    (sql) => {
+      sql.run(`
+        CREATE TABLE devices (
+          device TEXT PRIMARY KEY, known INTEGER NOT NULL, acked INTEGER NOT NULL, seen_at INTEGER NOT NULL,
+          dropped INTEGER NOT NULL, evicted_seen INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE device_cursors (
+          device TEXT NOT NULL, region TEXT NOT NULL, epoch TEXT NOT NULL, cursor INTEGER NOT NULL,
+          PRIMARY KEY (device, region)
+        ) WITHOUT ROWID;
+        CREATE TABLE evictions (seq INTEGER PRIMARY KEY);
+        INSERT INTO device_cursors (device, region, epoch, cursor) SELECT 'default', region, epoch, cursor FROM cursors;
+        DROP TABLE cursors;
+      `);
+      // A user object that exists was used by a v1 client, which is the default device.
+      sql.run(
+        `INSERT INTO devices (device, known, acked, seen_at, dropped, evicted_seen)
+         SELECT 'default', 1, 0, ?, coalesce(json_extract(state, '$.dropped'), 0), 0 FROM inbox`,
+        Date.now(),
+      );
+      sql.run("UPDATE inbox SET state = json_remove(state, '$.dropped')");
+    },
   ],
   unversionedTables: ["pending", "unread", "cursors", "idempotency", "inbox"],
 };

@@ -2,7 +2,7 @@
 // one row, mirrored in memory. Keeping the set sizes here, rather than counting
 // rows, keeps every operation's storage reads proportional to what it returns.
 //
-// The three deadlines share the object's single alarm, which is never later
+// The four deadlines share the object's single alarm, which is never later
 // than the earliest of them.
 
 import type { MeteredSql } from "../shared/sql";
@@ -12,12 +12,14 @@ export interface InboxValues {
   lastSeq: number;
   pendingCount: number;
   unreadCount: number;
-  /** Pending messages evicted by the limit since the last answer to the user. */
-  dropped: number;
   region: string | null;
   pendingExpiresAt: number | null;
   unreadExpiresAt: number | null;
   idempotencyExpiresAt: number | null;
+  /** Not later than the moment the first known device may be forgotten (devices.ts); may be early. */
+  devicesForgetAt: number | null;
+  /** Messages evicted while no device was known: the first device seen is told of them in `dropped`. */
+  evictedWithoutDevice: number;
   /** When the object's one alarm is set for (kept here so no start-up has to ask the runtime). */
   alarmAt: number | null;
 }
@@ -26,11 +28,12 @@ const empty: InboxValues = {
   lastSeq: 0,
   pendingCount: 0,
   unreadCount: 0,
-  dropped: 0,
   region: null,
   pendingExpiresAt: null,
   unreadExpiresAt: null,
   idempotencyExpiresAt: null,
+  devicesForgetAt: null,
+  evictedWithoutDevice: 0,
   alarmAt: null,
 };
 
@@ -63,8 +66,8 @@ export class InboxState {
    * real deadline. That keeps an alarm write off almost every publish.
    */
   flush() {
-    const { pendingExpiresAt, unreadExpiresAt, idempotencyExpiresAt, alarmAt } = this.values;
-    const deadlines = [pendingExpiresAt, unreadExpiresAt, idempotencyExpiresAt].filter((at) => at !== null);
+    const { pendingExpiresAt, unreadExpiresAt, idempotencyExpiresAt, devicesForgetAt, alarmAt } = this.values;
+    const deadlines = [pendingExpiresAt, unreadExpiresAt, idempotencyExpiresAt, devicesForgetAt].filter((at) => at !== null);
     const next = deadlines.length > 0 ? Math.min(...deadlines) : null;
     if (next !== null && (alarmAt === null || next < alarmAt)) {
       this.values.alarmAt = next;

@@ -1,10 +1,12 @@
 // What this user's object shows as it is: the unread set, the publisher's view
 // of the user, and what its storage has cost. Reads only.
 import type { UserView } from "../shared/responses";
-import { jsonWithLists } from "../shared/schema";
+import { DEFAULT_DEVICE, jsonWithLists } from "../shared/schema";
 import type { MeteredSql } from "../shared/sql";
 import type { Cursors } from "./cursors";
+import type { Devices } from "./devices";
 import type { MessageSets } from "./message-sets";
+import type { Receipts } from "./receipts";
 import type { InboxState } from "./state";
 
 export class Views {
@@ -13,6 +15,9 @@ export class Views {
     private readonly sets: MessageSets,
     private readonly state: InboxState,
     private readonly cursors: Cursors,
+    private readonly devices: Devices,
+    private readonly receipts: Receipts,
+    private readonly isLive: (device: string) => boolean,
   ) {}
 
   /** The unread count and the oldest `limit` unread messages, as JSON text. */
@@ -37,7 +42,20 @@ export class Views {
         count: values.unreadCount,
         expiresAt: values.unreadCount > 0 ? isoOrNull(values.unreadExpiresAt) : null,
       },
-      cursors: this.cursors.byRegion(),
+      cursors: this.cursors.byRegion(DEFAULT_DEVICE),
+      devices: Object.fromEntries(
+        this.devices.known().map((device) => [
+          device.id,
+          {
+            pending: this.receipts.pendingFor(device),
+            acked: device.acked,
+            // An open live connection keeps its device seen: it is seen now.
+            lastSeenAt: new Date(this.isLive(device.id) ? Date.now() : device.seenAt).toISOString(),
+            cursors: this.cursors.byRegion(device.id),
+            push: null,
+          },
+        ]),
+      ),
     };
   }
 
