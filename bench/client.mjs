@@ -5,10 +5,11 @@ import { createHmac } from "node:crypto";
 
 const encode = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
-/** An HS256 client token: sub = userId, optional region claim, valid for `seconds`. */
-export function mintJwt(secret, { sub, region }, seconds = 6 * 3600) {
+/** An HS256 client token: sub = userId, optional region and device claims, valid for `seconds`. */
+export function mintJwt(secret, { sub, region, device }, seconds = 6 * 3600) {
   const now = Math.floor(Date.now() / 1000);
-  const unsigned = `${encode({ alg: "HS256", typ: "JWT" })}.${encode({ sub, ...(region && { region }), iat: now, exp: now + seconds })}`;
+  const claims = { sub, ...(region && { region }), ...(device && { device }), iat: now, exp: now + seconds };
+  const unsigned = `${encode({ alg: "HS256", typ: "JWT" })}.${encode(claims)}`;
   return `${unsigned}.${createHmac("sha256", secret).update(unsigned).digest("base64url")}`;
 }
 
@@ -59,7 +60,7 @@ export function postbox(base, { adminToken, jwtSecret }) {
   return {
     base,
     adminToken,
-    token: (sub, region) => mintJwt(jwtSecret, { sub, region }),
+    token: (sub, region, device) => mintJwt(jwtSecret, { sub, region, device }),
     publish: (userId, body) => admin("POST", `/users/${user(userId)}/messages`, body),
     announce: (region, body) => admin("POST", "/announcements", { regions: [region], ...body }),
     regionLog: (region, since = 0, limit = 1) =>

@@ -147,6 +147,42 @@ export async function measureStorage(pb, { url, n = 20, coldPolls = 5, cacheMs =
     add("read receipt (1 seq)", "user", await costOf(pb, "users", user, n, () => times(n, (i) => pb.read(token, [i]))));
   }
 
+  // Devices: publish, poll and ack for a user with 1 and with 5 known devices. A publish and a poll must
+  // cost the same whatever the devices; an ack writes its device's row, plus the message's removal once
+  // the last device has acknowledged it.
+  for (const count of [1, 5]) {
+    const devices = (user) => Array.from({ length: count }, (_, i) => pb.token(user, undefined, `device-${i}`));
+    const known = async (user) => {
+      const tokens = devices(user);
+      for (const token of tokens) await pb.poll(token);
+      return tokens;
+    };
+    const label = `${count} device${count === 1 ? "" : "s"}`;
+    {
+      const user = name(`publish-${count}d`);
+      await known(user);
+      add(`publish personal, ${label} known`, "user", await costOf(pb, "users", user, n, () => times(n, (i) => pb.publish(user, { body: `m${i}` }))));
+    }
+    {
+      const user = name(`poll-${count}d`);
+      const [first] = await known(user);
+      await times(10, (i) => pb.publish(user, { body: `m${i}` }));
+      add(`poll by one device, 10 pending (returns 10), ${label} known`, "user", await costOf(pb, "users", user, n, () => times(n, async () => {
+        expect((await pb.poll(first)).personal.length === 10, "10 pending messages in a device's poll");
+      })));
+    }
+    {
+      const user = name(`ack-${count}d`);
+      const tokens = await known(user);
+      await times(n, (i) => pb.publish(user, { body: `m${i}` }));
+      // Each message is acknowledged by every device in turn; the cost is per ack.
+      const acks = n * count;
+      add(`ack (1 message, every device in turn; per ack), ${label} known`, "user", await costOf(pb, "users", user, acks, () => times(n, async (i) => {
+        for (const token of tokens) await pb.ack(token, i);
+      })));
+    }
+  }
+
   // Publish an announcement: the region's object.
   {
     const region = name("announce");
