@@ -264,22 +264,10 @@ export function markRead(userId: string, receipt: unknown, claims: ClientClaims 
   return client(userId, "/v1/inbox/read", { ...claims, method: "POST", json: receipt });
 }
 
-/** One known device in the publisher's view of a user (docs/API.md, "Devices"). */
-export type DeviceView = {
-  pending: number;
-  acked: number;
-  lastSeenAt: string;
-  cursors: Record<string, number>;
-  push: null | "webpush" | "fcm" | "apns";
-};
-
-/**
- * GET /admin/v1/users/{userId}. `devices` is v1.1's; the intersection can go
- * once src/shared/responses.ts's userView has it.
- */
+/** GET /admin/v1/users/{userId}: what postbox holds for the user, its known devices included. */
 export async function userView(userId: string) {
   const res = await admin(`/admin/v1/users/${encodeURIComponent(userId)}`);
-  return (await res.json()) as UserView & { devices: Record<string, DeviceView> };
+  return (await res.json()) as UserView;
 }
 
 // ---- problems -----------------------------------------------------------------------
