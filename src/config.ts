@@ -13,6 +13,7 @@ const integerDefaults = {
   REGION_CACHE_MS: 1_000,
   DEVICE_LIMIT: 10,
   DEVICE_TTL_SECONDS: 604_800,
+  PUSH_MAX_ATTEMPTS: 5,
 } as const;
 
 /** Settings with no default of postbox's own: absent means "as wrangler.toml's binding says". */
@@ -20,17 +21,30 @@ const optionalIntegers = ["CLIENT_RATE_LIMIT"] as const;
 
 type IntegerSetting = keyof typeof integerDefaults | (typeof optionalIntegers)[number];
 
+/** Settings read as text: the origin lists, and the push channels' endpoints and ids (src/push/credentials.ts). */
+type TextSetting =
+  | "CORS_ORIGINS"
+  | "WEBPUSH_ORIGINS"
+  | "VAPID_SUBJECT"
+  | "FCM_ENDPOINT"
+  | "APNS_ENDPOINT"
+  | "APNS_TOPIC"
+  | "APNS_KEY_ID"
+  | "APNS_TEAM_ID";
+
 /**
  * The bindings and secrets, generated from wrangler.toml by `wrangler types`
  * (worker-configuration.d.ts), plus the [vars] settings, all optional.
  */
-export type Env = Cloudflare.Env & { [K in IntegerSetting]?: string | number } & { CORS_ORIGINS?: string };
+export type Env = Cloudflare.Env & { [K in IntegerSetting]?: string | number } & { [K in TextSetting]?: string };
 
 export type Config = { [K in keyof typeof integerDefaults]: number } & {
   [K in (typeof optionalIntegers)[number]]?: number;
 } & {
   /** "*" or the exact origins that may call the client routes. */
   CORS_ORIGINS: "*" | string[];
+  /** The origins a Web Push subscription's endpoint may have; "*." in a host matches one or more labels. */
+  WEBPUSH_ORIGINS: string[];
 };
 
 export class ConfigError extends Error {}
@@ -61,8 +75,8 @@ function parseConfig(env: Env): Config {
       }
       return [[name, value]];
     }),
-  ) as Omit<Config, "CORS_ORIGINS">;
-  return { ...integers, CORS_ORIGINS: corsOrigins(env) };
+  ) as Omit<Config, "CORS_ORIGINS" | "WEBPUSH_ORIGINS">;
+  return { ...integers, CORS_ORIGINS: corsOrigins(env), WEBPUSH_ORIGINS: pushOrigins(env) };
 }
 
 /** Every client request needs the origins, and a deployment has one setting. */
@@ -85,6 +99,22 @@ function parseOrigins(raw: string): Config["CORS_ORIGINS"] {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
       throw new ConfigError(
         `CORS_ORIGINS must be "*" or comma-separated origins like https://app.example.com, got ${JSON.stringify(origin)}`,
+      );
+    }
+  }
+  return listed;
+}
+
+/** The browsers' push services (the contract's default). */
+const DEFAULT_WEBPUSH_ORIGINS =
+  "https://fcm.googleapis.com,https://updates.push.services.mozilla.com,https://web.push.apple.com,https://*.notify.windows.com";
+
+function pushOrigins({ WEBPUSH_ORIGINS: raw = DEFAULT_WEBPUSH_ORIGINS }: Env): string[] {
+  const listed = raw.split(",").map((origin) => origin.trim()).filter(Boolean);
+  for (const origin of listed) {
+    if (!/^[a-z][a-z0-9+.-]*:\/\/(\*\.)?[^/\s*]+$/i.test(origin)) {
+      throw new ConfigError(
+        `WEBPUSH_ORIGINS must be comma-separated origins like https://push.example.com or https://*.example.com, got ${JSON.stringify(origin)}`,
       );
     }
   }

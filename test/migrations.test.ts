@@ -74,12 +74,13 @@ describe("a fresh object", () => {
     }));
     expect(userStorage).toStrictEqual({
       version: userSchema.steps.length,
-      // Step 2 put the cursors per device.
+      // Step 2 put the cursors per device; step 3 added the push channels.
       tables: [
         ...userSchema.unversionedTables.filter((table) => table !== "cursors"),
         "device_cursors",
         "devices",
         "evictions",
+        "push_registrations",
         "schema_version",
       ].sort(),
     });

@@ -198,6 +198,18 @@ const cases: Case[] = [
   ["GET /v1/inbox/unread", 200, "unread messages", async () => client(await withMessages(), "/v1/inbox/unread")],
   ["GET /v1/inbox/unread", 400, "an invalid limit", () => client(unique("oa-user"), "/v1/inbox/unread?limit=501")],
 
+  ["PUT /v1/push", 200, "a browser's subscription", async () => {
+    const pair = (await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"])) as CryptoKeyPair;
+    const raw = new Uint8Array((await crypto.subtle.exportKey("raw", pair.publicKey)) as ArrayBuffer);
+    const b64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+    const webpush = { endpoint: "https://fcm.googleapis.com/fcm/send/x", keys: { p256dh: b64(raw), auth: b64(new Uint8Array(16)) } };
+    return client(unique("oa-push"), "/v1/push", json({ webpush }, "PUT"));
+  }],
+  ["PUT /v1/push", 400, "no channel", () => client(unique("oa-push"), "/v1/push", json({}, "PUT"))],
+  ["PUT /v1/push", 503, "an unconfigured channel", () => client(unique("oa-push"), "/v1/push", json({ fcm: { token: "t" } }, "PUT"))],
+  ["GET /v1/push", 200, "no channel yet", () => client(unique("oa-push"), "/v1/push")],
+  ["DELETE /v1/push", 200, "removed", () => client(unique("oa-push"), "/v1/push", { method: "DELETE" })],
+
   ["POST /admin/v1/users/{userId}/messages", 201, "published", () =>
     admin(`/admin/v1/users/${unique("oa-user")}/messages`, { method: "POST", json: { body: "hi", title: null } })],
   ["POST /admin/v1/users/{userId}/messages", 422, "an Idempotency-Key reused with another body", async () => {

@@ -12,6 +12,7 @@ import { admin } from "./admin";
 import type { AppEnv } from "./context";
 import { clientCors } from "./cors";
 import { inbox } from "./inbox";
+import { push } from "./push";
 import { answer, describe, openApiRoute } from "./openapi";
 import { onError, problemResponse } from "./problem";
 
@@ -52,6 +53,7 @@ app
     Scalar({ url: "/openapi.json", pageTitle: "postbox API" }),
   )
   .route("/v1/inbox", inbox)
+  .route("/v1/push", push)
   .route("/admin/v1", admin)
   .notFound((c) => problemResponse(404, `There is no route ${c.req.path}.`))
   .onError(onError);

@@ -2,23 +2,16 @@
 import { Hono } from "hono";
 import { inboxStub } from "../shared/objects";
 import { ackAnswer, eventStream, inboxAnswer, readAnswer, unreadAnswer } from "../shared/responses";
-import { ackBody, DEFAULT_DEVICE, deviceQuery, inboxQuery, readBody, unreadQuery, type InboxQuery } from "../shared/schema";
+import { ackBody, deviceQuery, inboxQuery, readBody, unreadQuery, type InboxQuery } from "../shared/schema";
 import { LIVE_HEADER, type LiveRequest, type PollRequest } from "../user/UserInbox";
 import { asClient } from "./auth";
+import { deviceOf } from "./device";
 import type { AppEnv, Client } from "./context";
 import { allowedOrigin } from "./cors";
 import { answer, describe } from "./openapi";
 import { problem } from "./problem";
 import { relayAsEventStream } from "./sse";
 import { json, jsonBodyGuard, repeatedQuery, valid } from "./validation";
-
-/** The device comes from the token's claim, else the query, else it is `default`; another than the claim is refused. */
-function deviceOf(client: Client, asked: string | undefined) {
-  if (client.device && asked && asked !== client.device) {
-    throw problem(403, `This token is for device ${client.device}; it cannot act as device ${asked}.`);
-  }
-  return client.device ?? asked ?? DEFAULT_DEVICE;
-}
 
 /** The region comes from the token's claim, else the query; asking for another region than the claim is refused. */
 function pollRequest(client: Client, { region, device, ...query }: InboxQuery): PollRequest {

@@ -43,6 +43,17 @@ export const eventStream = v.pipe(
 
 // ---- publisher routes -----------------------------------------------------------
 
+const pushChannel = v.picklist(["webpush", "fcm", "apns"]);
+export const pushRegistrationAnswer = v.strictObject({ device: deviceId, channel: v.nullable(pushChannel) });
+export const pushChannelAnswer = v.strictObject({
+  device: deviceId,
+  channel: v.nullable(pushChannel),
+  vapidPublicKey: v.pipe(
+    v.nullable(v.string()),
+    v.description("The applicationServerKey a browser subscribes with; null while Web Push is not configured."),
+  ),
+});
+
 export const publishAnswer = v.strictObject({ seq, createdAt: timestamp, evicted: count });
 export type PublishAnswer = v.InferOutput<typeof publishAnswer>;
 
@@ -70,7 +81,7 @@ export const userView = v.strictObject({
         acked: count,
         lastSeenAt: timestamp,
         cursors: v.record(regionId, count),
-        push: v.nullable(v.picklist(["webpush", "fcm", "apns"])),
+        push: v.nullable(pushChannel),
       }),
     ),
     v.description("The known devices: what each has pending and has acknowledged, when it was last seen, its cursors."),

@@ -21,6 +21,7 @@ import { config, type Env } from "../config";
 import type { ReadFrom, StoredAnnouncement } from "../region/window";
 import { catchupFrame, frame, parseClientFrame, type ServerFrame } from "../shared/frames";
 import type { PublishAnswer } from "../shared/responses";
+import type { PushRegistration } from "../shared/push-registration";
 import type { MessageContent, ReadReceipt } from "../shared/schema";
 import { migrate } from "../shared/migrations";
 import { rateLimitDetail, retryAfterSeconds, withinClientLimit } from "../shared/rate-limit";
@@ -34,6 +35,7 @@ import { LiveSockets } from "./live";
 import { MessageSets } from "./message-sets";
 import { Polling, type PollRequest } from "./polling";
 import { Publishing } from "./publishing";
+import { PushRegistrations } from "./push-registrations";
 import { Receipts } from "./receipts";
 import { Regions } from "./regions";
 import { userSchema } from "./schema";
@@ -59,6 +61,7 @@ export class UserInbox extends DurableObject<Env> {
   private readonly regions: Regions;
   private readonly views: Views;
   private readonly live: LiveSockets;
+  private readonly registrations: PushRegistrations;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -79,7 +82,8 @@ export class UserInbox extends DurableObject<Env> {
     this.publishing = new Publishing(settings, this.sets, keys, this.expiry, this.state, this.devices);
     this.polling = new Polling(this.sets, this.state, this.cursors, this.receipts, this.devices);
     this.regions = new Regions(ctx, () => this.env);
-    this.views = new Views(sql, this.sets, this.state, this.cursors, this.devices, this.receipts, isLive);
+    this.registrations = new PushRegistrations(sql);
+    this.views = new Views(sql, this.sets, this.state, this.cursors, this.devices, this.receipts, isLive, this.registrations);
     // Answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
   }
@@ -121,6 +125,30 @@ export class UserInbox extends DurableObject<Env> {
     this.seen(device);
     this.state.flush();
     return this.views.unread(limit);
+  }
+
+  /** PUT /v1/push: the device's push channel, replacing any other it had. */
+  registerPush(device: string, registration: PushRegistration) {
+    this.expiry.clearDue();
+    this.registrations.register(this.seen(device).id, registration);
+    this.state.flush();
+    return { device, channel: registration.channel };
+  }
+
+  /** DELETE /v1/push. */
+  unregisterPush(device: string) {
+    this.expiry.clearDue();
+    this.registrations.remove(this.seen(device).id);
+    this.state.flush();
+    return { device, channel: null };
+  }
+
+  /** GET /v1/push: the device's channel, or null. */
+  pushChannel(device: string) {
+    this.expiry.clearDue();
+    this.seen(device);
+    this.state.flush();
+    return this.registrations.channelOf(device);
   }
 
   setRegion(region: string | null) {

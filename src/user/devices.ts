@@ -87,7 +87,7 @@ export class Devices {
    * A client request naming `id` at `now`. A device seen for the first time,
    * or again after it was forgotten, is new for personal messages: it has the
    * whole pending set pending. A new one beyond DEVICE_LIMIT makes the least
-   * recently seen row go (a known device with it: forgotten, cursors and all).
+   * recently seen row go (a known device with it: forgotten, cursors and push channel and all).
    */
   see(id: string, now: number, isLive: (id: string) => boolean): Device {
     let device = this.all.get(id);
@@ -181,6 +181,7 @@ export class Devices {
     this.all.delete(oldest.id);
     this.sql.run("DELETE FROM devices WHERE device = ?", oldest.id);
     this.sql.run("DELETE FROM device_cursors WHERE device = ?", oldest.id);
+    this.sql.run("DELETE FROM push_registrations WHERE device = ?", oldest.id);
   }
 
   /** Evictions every known device has been told of (or has acknowledged) are of use to no one. */

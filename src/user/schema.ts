@@ -45,6 +45,12 @@ export const userSchema: Schema = {
       );
       sql.run("UPDATE inbox SET state = json_remove(state, '$.dropped')");
     },
+    // 3. Push channels (contract v1.1): each device's registration (push-registrations.ts).
+    `
+      CREATE TABLE push_registrations (
+        device TEXT PRIMARY KEY, channel TEXT NOT NULL, registration TEXT NOT NULL
+      ) WITHOUT ROWID;
+    `,
   ],
   unversionedTables: ["pending", "unread", "cursors", "idempotency", "inbox"],
 };

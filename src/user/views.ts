@@ -6,6 +6,7 @@ import type { MeteredSql } from "../shared/sql";
 import type { Cursors } from "./cursors";
 import type { Devices } from "./devices";
 import type { MessageSets } from "./message-sets";
+import type { PushRegistrations } from "./push-registrations";
 import type { Receipts } from "./receipts";
 import type { InboxState } from "./state";
 
@@ -18,6 +19,7 @@ export class Views {
     private readonly devices: Devices,
     private readonly receipts: Receipts,
     private readonly isLive: (device: string) => boolean,
+    private readonly registrations: PushRegistrations,
   ) {}
 
   /** The unread count and the oldest `limit` unread messages, as JSON text. */
@@ -30,6 +32,7 @@ export class Views {
   describe(): Omit<UserView, "userId"> {
     const { values } = this.state;
     const bounds = this.sets.pendingBounds();
+    const channels = this.registrations.channels();
     return {
       region: values.region,
       pending: {
@@ -52,7 +55,7 @@ export class Views {
             // An open live connection keeps its device seen: it is seen now.
             lastSeenAt: new Date(this.isLive(device.id) ? Date.now() : device.seenAt).toISOString(),
             cursors: this.cursors.byRegion(device.id),
-            push: null,
+            push: channels.get(device.id) ?? null,
           },
         ]),
       ),

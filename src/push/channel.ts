@@ -1,0 +1,1 @@
+export type PushChannel = "webpush" | "fcm" | "apns";
