@@ -1,5 +1,6 @@
 // A request body as text: never read past MESSAGE_MAX_BYTES, and a body that fails to arrive is the
 // client's problem (400), not a failure of postbox.
+import { concatBytes } from "../shared/bytes";
 import { problem } from "./problem";
 
 const tooLarge = (maxBytes: number) =>
@@ -15,7 +16,7 @@ export async function readBodyText(request: Request, maxBytes: number): Promise<
   const chunks = request.body ? await readChunks(request.body, maxBytes) : [];
   if (chunks === "too large") throw tooLarge(maxBytes);
   try {
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(concat(chunks));
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(concatBytes(chunks));
   } catch {
     throw problem(400, "The request body is not valid UTF-8.");
   }
@@ -40,15 +41,4 @@ async function readChunks(body: ReadableStream<Uint8Array>, maxBytes: number) {
     throw problem(400, "The request body could not be read.");
   }
   return chunks;
-}
-
-function concat(chunks: Uint8Array[]) {
-  if (chunks.length === 1) return chunks[0]!;
-  const bytes = new Uint8Array(chunks.reduce((size, chunk) => size + chunk.byteLength, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
 }
