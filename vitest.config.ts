@@ -1,14 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-
-/** A fresh VAPID key pair, as `npm run dev` makes one: the raw public point and the private scalar, base64url. */
-async function vapidKeys() {
-  const pair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
-  const raw = new Uint8Array((await crypto.subtle.exportKey("raw", pair.publicKey)) as ArrayBuffer);
-  const jwk = (await crypto.subtle.exportKey("jwk", pair.privateKey)) as JsonWebKey;
-  const base64Url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-  return { VAPID_PUBLIC_KEY: base64Url(raw), VAPID_PRIVATE_KEY: jwk.d! };
-}
+import { newVapidKeys } from "./scripts/vapid-keys.mjs";
 
 // Test secrets; the tests read them back from `env`, so nothing else repeats
 // them. They are bindings (so a developer's .dev.vars never leaks in) and also
@@ -17,7 +9,7 @@ async function vapidKeys() {
 const secrets = {
   ADMIN_TOKEN: "test-admin-token",
   CLIENT_JWT_SECRET: "test-client-secret",
-  ...(await vapidKeys()),
+  ...(await newVapidKeys().then(({ publicKey, privateKey }) => ({ VAPID_PUBLIC_KEY: publicKey, VAPID_PRIVATE_KEY: privateKey }))),
   FCM_SERVICE_ACCOUNT: "",
   APNS_KEY: "",
 };

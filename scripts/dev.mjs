@@ -32,7 +32,11 @@ const portAt = args.findIndex((arg) => arg === "--port" || arg.startsWith("--por
 const port = portAt < 0 ? "8787" : args[portAt].includes("=") ? args[portAt].split("=")[1] : args[portAt + 1];
 const base = `http://localhost:${port}`;
 
-if (ensureDevVars()) console.log("Created .dev.vars with a fresh ADMIN_TOKEN and CLIENT_JWT_SECRET (git-ignored).");
+const added = await ensureDevVars();
+if (added.length > 0) console.log(`Wrote ${added.join(", ")} to .dev.vars (git-ignored).`);
+// Web Push needs a contact in its tokens; locally a placeholder does, unless one is set.
+const subjectSet = "VAPID_SUBJECT" in tomlVars || "VAPID_SUBJECT" in readDevVars() || "VAPID_SUBJECT" in varsFromArgs(args);
+const wranglerArgs = subjectSet ? args : [...args, "--var", "VAPID_SUBJECT:mailto:postbox@localhost"];
 console.log(`
 postbox will listen on ${base}. In another shell:
   source .dev.vars                          # ADMIN_TOKEN and CLIENT_JWT_SECRET
@@ -44,7 +48,7 @@ More in README.md.
 `);
 
 // npm puts node_modules/.bin (wrangler, and Node 22 for it) first on PATH.
-const child = spawn("wrangler", ["dev", ...args], {
+const child = spawn("wrangler", ["dev", ...wranglerArgs], {
   stdio: "inherit",
   env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
 });

@@ -4,7 +4,8 @@
 // browser would (http_ece), answering with the real statuses. What it took and what it refused, and
 // why, are kept for the tests to read.
 import { base64url, jwtVerify, type JWTPayload } from "jose";
-import type { VapidKeys, WebPushSubscription } from "../src/push/webpush";
+import type { VapidKeys } from "../src/push/webpush";
+import type { WebPushSubscription } from "../src/shared/push-registration";
 import { decryptAsUserAgent } from "./http-ece-reference.mjs";
 
 export const PUSH_ORIGIN = "https://push.stand-in.test";

@@ -4,8 +4,9 @@ import { Hono } from "hono";
 import { config } from "../config";
 import { allowedPushEndpoint, missingFor, vapidPublicKey } from "../push/credentials";
 import { inboxStub } from "../shared/objects";
-import { base64UrlBytes, pushRegistrationBody, type PushRegistration } from "../shared/push-registration";
-import { pushChannelAnswer, pushRegistrationAnswer } from "../shared/responses";
+import { importSubscriptionKeys } from "../push/subscription-keys";
+import { pushRegistrationBody, type PushRegistration } from "../shared/push-registration";
+import { pushChannelAnswer, pushRegistrationAnswer, type FieldError } from "../shared/responses";
 import { deviceQuery } from "../shared/schema";
 import { asClient } from "./auth";
 import type { AppEnv } from "./context";
@@ -14,22 +15,17 @@ import { answer, describe } from "./openapi";
 import { problem } from "./problem";
 import { jsonBodyGuard, valid } from "./validation";
 
-/** What the schema cannot know: the deployment's allowed push services, and whether the key is a point on the curve. */
+/** What the schema cannot know: the deployment's allowed push services, and whether the keys import. */
 async function checkWebPush(registration: PushRegistration, origins: string[]) {
   if (registration.channel !== "webpush") return;
   const { endpoint, keys } = registration.subscription;
+  const errors: FieldError[] = [];
   if (!allowedPushEndpoint(origins, endpoint)) {
-    throw problem(400, "The request's body is invalid.", {
-      errors: [{ path: "webpush.endpoint", message: "must be a URL of a push service listed in WEBPUSH_ORIGINS" }],
-    });
+    errors.push({ path: "webpush.endpoint", message: "must be a URL of a push service listed in WEBPUSH_ORIGINS" });
   }
-  try {
-    await crypto.subtle.importKey("raw", base64UrlBytes(keys.p256dh)!, { name: "ECDH", namedCurve: "P-256" }, false, []);
-  } catch {
-    throw problem(400, "The request's body is invalid.", {
-      errors: [{ path: "webpush.keys.p256dh", message: "must be a point on the P-256 curve" }],
-    });
-  }
+  const imported = await importSubscriptionKeys(keys);
+  if ("errors" in imported) errors.push(...imported.errors.map((error) => ({ ...error, path: `webpush.${error.path}` })));
+  if (errors.length > 0) throw problem(400, "The request's body is invalid.", { errors });
 }
 
 export const push = new Hono<AppEnv>()

@@ -14,18 +14,14 @@
 import { fetchWithTimeout, retryAfterMs, type PushAttempt, type PushResult } from "./channel";
 import { encryptForSubscription } from "./aes128gcm";
 import { toBase64url } from "./base64url";
-import { importSubscriptionKeys, type WebPushKeys } from "./subscription-keys";
+import type { WebPushSubscription } from "../shared/push-registration";
+import { importSubscriptionKeys } from "./subscription-keys";
 import { vapidAuthorization, type VapidKeys } from "./vapid";
 
 export { MAX_PAYLOAD_BYTES as WEBPUSH_MAX_PAYLOAD_BYTES } from "./aes128gcm";
 export type { VapidKeys };
 
 /** What a browser's PushSubscription.toJSON() holds and postbox keeps. */
-export interface WebPushSubscription {
-  endpoint: string;
-  keys: WebPushKeys;
-}
-
 /** Well inside the minute the contract gives all attempts of a push. */
 const TIMEOUT_MS = 10_000;
 

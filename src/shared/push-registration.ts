@@ -4,38 +4,20 @@
 // checked by the route after this schema.
 import * as v from "valibot";
 
-/** The bytes of a base64url text (padding allowed, as browsers differ), or null when it is not base64url. */
-export function base64UrlBytes(text: string): Uint8Array | null {
-  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(text)) return null;
-  try {
-    return Uint8Array.from(atob(text.replace(/=+$/, "").replaceAll("-", "+").replaceAll("_", "/")), (c) => c.charCodeAt(0));
-  } catch {
-    return null;
-  }
-}
-
-const base64Url = (check: (bytes: Uint8Array) => boolean, message: string) =>
-  v.pipe(
-    v.string(),
-    v.check((text) => {
-      const bytes = base64UrlBytes(text);
-      return bytes !== null && check(bytes);
-    }, message),
-  );
+// The keys' lengths and curve are checked where they are imported (src/push/subscription-keys.ts).
+const base64Url = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]*={0,2}$/, "must be base64url"));
 
 export const webPushSubscription = v.strictObject({
   endpoint: v.pipe(v.string(), v.url("must be a URL")),
   // PushSubscription.toJSON() has it; it is accepted and ignored.
   expirationTime: v.optional(v.nullable(v.number())),
   keys: v.strictObject({
-    p256dh: base64Url(
-      (bytes) => bytes.length === 65 && bytes[0] === 0x04,
-      "must be base64url of a 65-byte uncompressed P-256 point",
-    ),
-    auth: base64Url((bytes) => bytes.length === 16, "must be base64url of 16 bytes"),
+    p256dh: v.pipe(base64Url, v.description("base64url of a 65-byte uncompressed P-256 point")),
+    auth: v.pipe(base64Url, v.description("base64url of 16 bytes")),
   }),
 });
-export type WebPushSubscription = v.InferOutput<typeof webPushSubscription>;
+/** A subscription as postbox keeps and uses it: the endpoint and the keys. */
+export type WebPushSubscription = Omit<v.InferOutput<typeof webPushSubscription>, "expirationTime">;
 
 const fcmRegistration = v.strictObject({
   token: v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(4096, "must be at most 4096 characters")),
@@ -67,6 +49,6 @@ export const pushRegistrationBody = v.pipe(
 
 /** A device's push channel, as stored. */
 export type PushRegistration =
-  | { channel: "webpush"; subscription: Omit<WebPushSubscription, "expirationTime"> }
+  | { channel: "webpush"; subscription: WebPushSubscription }
   | { channel: "fcm"; token: string }
   | { channel: "apns"; token: string };

@@ -1,9 +1,10 @@
 // `npm run dev` checks the settings wrangler will give the Worker, with the
 // Worker's own rules, and does not start wrangler when one is invalid.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { parseEnv } from "node:util";
 import { settingProblems, varsFromArgs, varsFromToml } from "../../scripts/dev-settings.mjs";
 import { runScript, scratchProject } from "./support/scratch.mjs";
 
@@ -95,7 +96,29 @@ describe("npm run dev", () => {
     const { status, stdout } = runScript(dir, "dev.mjs", ["--var=PENDING_LIMIT:3", "--port", "9000"]);
     assert.equal(status, 0);
     assert.match(stdout, /postbox will listen on http:\/\/localhost:9000/);
-    assert.match(stdout, /wrangler was started: dev --var=PENDING_LIMIT:3 --port 9000/);
+    assert.match(stdout, /wrangler was started: dev --var=PENDING_LIMIT:3 --port 9000 --var VAPID_SUBJECT:mailto:postbox@localhost/);
     assert.equal(existsSync(join(dir, ".dev.vars")), true);
+  });
+
+  it("writes every secret wrangler.toml lists to .dev.vars: Web Push keys fresh, FCM and APNs empty", () => {
+    const dir = scratchProject({ "wrangler.toml": toml() });
+    assert.equal(runScript(dir, "dev.mjs").status, 0);
+    const vars = parseEnv(readFileSync(join(dir, ".dev.vars"), "utf8"));
+    assert.deepEqual(Object.keys(vars).sort(), [
+      "ADMIN_TOKEN", "APNS_KEY", "CLIENT_JWT_SECRET", "FCM_SERVICE_ACCOUNT", "VAPID_PRIVATE_KEY", "VAPID_PUBLIC_KEY",
+    ]);
+    assert.equal(Buffer.from(vars.VAPID_PUBLIC_KEY, "base64url").length, 65);
+    assert.equal(Buffer.from(vars.VAPID_PRIVATE_KEY, "base64url").length, 32);
+    assert.deepEqual([vars.FCM_SERVICE_ACCOUNT, vars.APNS_KEY], ["", ""]);
+  });
+
+  it("completes a .dev.vars from before without changing what it holds, and keeps a VAPID_SUBJECT given", () => {
+    const dir = scratchProject({ "wrangler.toml": toml(), ".dev.vars": "ADMIN_TOKEN=mine\nCLIENT_JWT_SECRET=also-mine" });
+    const { stdout } = runScript(dir, "dev.mjs", ["--var", "VAPID_SUBJECT:mailto:me@example.com"]);
+    assert.match(stdout, /Wrote VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY, FCM_SERVICE_ACCOUNT, APNS_KEY to .dev.vars/);
+    assert.match(stdout, /wrangler was started: dev --var VAPID_SUBJECT:mailto:me@example.com$/m);
+    const vars = parseEnv(readFileSync(join(dir, ".dev.vars"), "utf8"));
+    assert.deepEqual([vars.ADMIN_TOKEN, vars.CLIENT_JWT_SECRET], ["mine", "also-mine"]);
+    assert.equal(Buffer.from(vars.VAPID_PUBLIC_KEY, "base64url").length, 65);
   });
 });
