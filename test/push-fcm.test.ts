@@ -2,14 +2,14 @@
 // OAuth token endpoint verifies the service account's RS256 grant (jose, the account's public key) and
 // its claims; its FCM accepts only the access tokens it issued, unexpired, for the URL's project, and
 // only a well-formed message; it refuses with FCM's own error shapes.
-import { exportPKCS8, generateKeyPair, jwtVerify } from "jose";
+import { jwtVerify } from "jose";
 import * as v from "valibot";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { ConfigError } from "../src/config";
 import type { PushAttempt, PushResult } from "../src/push/channel";
 import { parseServiceAccount, sendFcm, type ServiceAccount } from "../src/push/fcm";
-import { expectLogged, freezeTime, range, travel, unique } from "./helpers";
-import { ATTEMPT, expectNoTimerLeft, expectTimesOut, json, MINUTE, standIn, unreachable } from "./push-stand-in";
+import { aheadOfNow, expectLogged, freezeTime, range, travel, unique } from "./helpers";
+import { ATTEMPT, expectNoTimerLeft, expectTimesOut, json, keyPair, MINUTE, standIn, unreachable } from "./push-stand-in";
 
 const TOKEN_URI = "https://oauth2.stand-in.test/token";
 const FCM = "https://fcm.stand-in.test";
@@ -24,10 +24,8 @@ let privatePem: string;
 let unknownPem: string;
 
 beforeAll(async () => {
-  const pair = await generateKeyPair("RS256", { extractable: true });
-  publicKey = pair.publicKey;
-  privatePem = await exportPKCS8(pair.privateKey);
-  unknownPem = await exportPKCS8((await generateKeyPair("RS256", { extractable: true })).privateKey);
+  ({ publicKey, privatePem } = await keyPair("RS256"));
+  unknownPem = (await keyPair("RS256")).privatePem;
 });
 
 afterEach(() => {
@@ -216,7 +214,7 @@ describe("the access token", () => {
   });
 
   it("is fetched again only shortly before it expires, once for the sends of that moment", async () => {
-    freezeTime(Math.floor(Date.now() / 1000) * 1000);
+    freezeTime(aheadOfNow());
     const { google, send } = setup();
     expect(await send()).toEqual(SENT);
     travel(50 * MINUTE);
@@ -276,7 +274,7 @@ describe("FCM's answers", () => {
   ];
 
   it.each(cases)("%s", async (_name, answer, outcome) => {
-    freezeTime(Math.floor(Date.now() / 1000) * 1000);
+    freezeTime(aheadOfNow());
     const { google, send } = setup();
     google.nextSend = answer();
     expect(await send()).toEqual(outcome);

@@ -1,6 +1,7 @@
 // What the push channel tests share: stand-ins for the push services, passed to the senders as their
 // `fetcher` (postbox never reaches a real push service from a test), and the check that a timed-out
 // request leaves no timer behind.
+import { exportPKCS8, generateKeyPair } from "jose";
 import { expect, vi } from "vitest";
 import type { PushAttempt, PushResult } from "../src/push/channel";
 import { PUSH_TIMEOUT_MS } from "../src/push/http";
@@ -15,6 +16,12 @@ export const ATTEMPT: PushAttempt = {
 };
 
 export const MINUTE = 60_000;
+
+/** A key pair as a push service's account holds it: the private key as PKCS#8 PEM, the public one for the stand-in to verify with. */
+export async function keyPair(alg: "RS256" | "ES256") {
+  const pair = await generateKeyPair(alg, { extractable: true });
+  return { publicKey: pair.publicKey, privatePem: await exportPKCS8(pair.privateKey) };
+}
 
 /** A JSON answer, as the push services give their errors and tokens. */
 export const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
