@@ -302,6 +302,11 @@ describe("timeouts", () => {
     await expectTimesOut(new Google(account).answer, /^https:\/\/fcm\./, (fetcher) => sendFcm("fcm-token-1", ATTEMPT, account, FCM, fetcher));
   });
 
+  it("FCM's answer whose body never ends is a retry after 10 s, its timer gone", async () => {
+    const account = newAccount();
+    await expectTimesOut(new Google(account).answer, /^https:\/\/fcm\./, (fetcher) => sendFcm("fcm-token-1", ATTEMPT, account, FCM, fetcher), "body");
+  });
+
   it("the token endpoint not answering is a retry after 10 s, its timer gone", async () => {
     const account = newAccount();
     await expectTimesOut(new Google(account).answer, /^https:\/\/oauth2\./, (fetcher) => sendFcm("fcm-token-1", ATTEMPT, account, FCM, fetcher));

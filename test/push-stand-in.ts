@@ -38,14 +38,16 @@ export const unreachable: typeof fetch = async () => {
 };
 
 /**
- * Runs `send` with timers faked, against a fetcher that passes what `answer` returns on but never
- * answers the URLs `hangsOn` matches: the send gives up after PUSH_TIMEOUT_MS as a retry with no status,
- * and its timer is gone (the Durable Object can sleep).
+ * Runs `send` with timers faked, against a fetcher that passes what `answer` returns on but stalls the
+ * URLs `hangsOn` matches (sends no answer, or, with `stall: "body"`, a 200 whose body never ends; both
+ * fail when the request is aborted, as fetch's do): the send gives up after PUSH_TIMEOUT_MS as a retry
+ * with no status, and its timer is gone (the Durable Object can sleep).
  */
 export async function expectTimesOut(
   answer: (request: Request) => Response | Promise<Response>,
   hangsOn: RegExp,
   send: (fetcher: typeof fetch) => Promise<PushResult>,
+  stall: "answer" | "body" = "answer",
 ) {
   vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
   try {
@@ -55,7 +57,12 @@ export async function expectTimesOut(
       const request = new Request(input, init);
       if (!hangsOn.test(request.url)) return Promise.resolve(answer(request));
       entered();
-      return new Promise((_, reject) => init!.signal!.addEventListener("abort", () => reject(init!.signal!.reason)));
+      const signal = init!.signal!;
+      if (stall === "body") {
+        const body = new ReadableStream({ start: (body) => signal.addEventListener("abort", () => body.error(signal.reason)) });
+        return Promise.resolve(new Response(body, { status: 200 }));
+      }
+      return new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
     };
     const result = send(fetcher);
     await hanging;
