@@ -1,5 +1,5 @@
-// What every push channel shares: the attempt it is handed, the outcome it reports, and the two HTTP
-// details each needs (a timeout on every outbound fetch, and reading Retry-After).
+// What the three push channels (Web Push, FCM, APNs) share: one attempt's input, the push service's
+// answer as the dispatch needs it, and the outbound fetch every channel makes.
 
 export type PushChannel = "webpush" | "fcm" | "apns";
 
@@ -31,11 +31,12 @@ export async function fetchWithTimeout(url: string, init: RequestInit, ms: numbe
   }
 }
 
-/** Retry-After as milliseconds from `now`: delta-seconds or an HTTP-date (one in the past is 0); undefined when absent or unreadable. */
+/** A Retry-After header (delay-seconds or an HTTP-date) as milliseconds from `now`; undefined when absent or unreadable. */
 export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
-  const value = header?.trim();
-  if (!value) return undefined;
+  if (header === null) return undefined;
+  const value = header.trim();
   if (/^\d+$/.test(value)) return Number(value) * 1000;
-  const date = Date.parse(value);
+  // Each HTTP-date format starts with the day's name; Date.parse alone would also take "-5" or "1.5".
+  const date = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)/.test(value) ? Date.parse(value) : NaN;
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

@@ -2,6 +2,7 @@
 // account and the ES256 provider token of APNs. Each is signed once per token lifetime (tens of minutes),
 // so the key is imported at each signing rather than kept.
 import { ConfigError } from "../config";
+import { toBase64url } from "./base64url";
 
 const algorithms = {
   RS256: { key: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, sign: { name: "RSASSA-PKCS1-v1_5" } },
@@ -13,13 +14,7 @@ export type JwtAlgorithm = keyof typeof algorithms;
 
 const encoder = new TextEncoder();
 
-function base64url(bytes: Uint8Array) {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-const encodePart = (part: object) => base64url(encoder.encode(JSON.stringify(part)));
+const encodePart = (part: object) => toBase64url(encoder.encode(JSON.stringify(part)));
 
 /**
  * A PKCS#8 PEM private key ("-----BEGIN PRIVATE KEY-----"), for `alg`. A key that does not import is
@@ -48,5 +43,5 @@ export async function signJwt(
   const key = await importKey(pem, alg, secret);
   const signingInput = `${encodePart({ alg, typ: "JWT", ...header })}.${encodePart(claims)}`;
   const signature = await crypto.subtle.sign(algorithms[alg].sign, key, encoder.encode(signingInput));
-  return `${signingInput}.${base64url(new Uint8Array(signature))}`;
+  return `${signingInput}.${toBase64url(signature)}`;
 }
