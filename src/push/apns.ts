@@ -39,7 +39,7 @@ function providerToken(config: ApnsConfig) {
 }
 
 /** The alert shows what the message has (a retract push has neither text). */
-function apnsBody({ payload, title, body }: PushAttempt) {
+export function apnsBody({ payload, title, body }: PushAttempt) {
   const alert = { ...(title !== undefined && { title }), ...(body !== undefined && { body }) };
   const aps = Object.keys(alert).length > 0 ? { alert } : {};
   // The payload is spliced in as the caller's text, not re-serialized: its numbers stay exactly as they are.

@@ -8,10 +8,10 @@ import { isTransient, jsonBody, post, retryLater } from "./http";
 export { parseServiceAccount, type ServiceAccount } from "./fcm-auth";
 
 /** FCM keeps a message for an offline device at most 4 weeks. */
-const FCM_MAX_TTL_SECONDS = 28 * 24 * 3600;
+export const FCM_MAX_TTL_SECONDS = 28 * 24 * 3600;
 
 /** The FCM request body of one attempt: the payload as data (FCM's values are strings), the alert texts as a notification. */
-function fcmMessage(token: string, attempt: PushAttempt) {
+export function fcmMessage(token: string, attempt: PushAttempt) {
   const { payload, ttlSeconds, urgency, collapseKey, title, body } = attempt;
   const hasAlert = title !== undefined || body !== undefined;
   return {
