@@ -51,6 +51,16 @@ export const userSchema: Schema = {
         device TEXT PRIMARY KEY, channel TEXT NOT NULL, registration TEXT NOT NULL
       ) WITHOUT ROWID;
     `,
+    // 4. Pending push attempts, one per (message, device) (push-jobs.ts): the key leads with the
+    //    device, so an acknowledgement cancels a range; the index finds what is due, oldest first.
+    `
+      CREATE TABLE push_jobs (
+        device TEXT NOT NULL, seq INTEGER NOT NULL, channel TEXT NOT NULL, attempts INTEGER NOT NULL,
+        in_flight INTEGER NOT NULL, first_due_at INTEGER NOT NULL, due_at INTEGER NOT NULL, last_status INTEGER,
+        PRIMARY KEY (device, seq)
+      ) WITHOUT ROWID;
+      CREATE INDEX push_jobs_by_due ON push_jobs (due_at, seq);
+    `,
   ],
   unversionedTables: ["pending", "unread", "cursors", "idempotency", "inbox"],
 };
