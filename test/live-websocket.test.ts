@@ -640,9 +640,11 @@ describe("CORS_ORIGINS set to a list", () => {
     expect((await socket.catchup()).type).toBe("catchup");
   });
 
-  it("a WebSocket upgrade from a listed Origin is accepted (101)", async () => {
+  it("a WebSocket upgrade from a listed Origin is accepted (101), with the CORS headers", async () => {
     const res = await upgradeFrom(ORIGINS);
     expect(res.status).toBe(101);
+    expect(res.headers.get("Access-Control-Allow-Origin")).toBe(ORIGINS);
+    expect(res.headers.get("Vary")).toBe("Origin");
     const socket = adoptSocket(res, "listed-origin socket");
     expect((await socket.catchup()).type).toBe("catchup");
   });
