@@ -16,6 +16,7 @@ import worker from "../src/index";
 import type {
   AnnounceAnswer,
   InboxAnswer,
+  MessageDelivery,
   Problem,
   PublishAnswer,
   RegionListing,
@@ -262,6 +263,21 @@ export function ackUpTo(userId: string, upTo: unknown, claims: ClientClaims = {}
 /** POST /v1/inbox/read with the receipt as given ({seqs} or {upTo}); the raw answer. */
 export function markRead(userId: string, receipt: unknown, claims: ClientClaims = {}) {
   return client(userId, "/v1/inbox/read", { ...claims, method: "POST", json: receipt });
+}
+
+/** POST /v1/inbox/arrived {seqs, via: "push"}; the raw answer. */
+export function reportArrived(userId: string, seqs: unknown, claims: ClientClaims = {}, via: unknown = "push") {
+  return client(userId, "/v1/inbox/arrived", { ...claims, method: "POST", json: { seqs, via } });
+}
+
+/** GET /admin/v1/users/{userId}/messages/{seq}'s devices, each as [outcome, at in ms or null]. */
+export async function outcomesOf(userId: string, seq: number) {
+  const res = await admin(`/admin/v1/users/${encodeURIComponent(userId)}/messages/${seq}`);
+  if (res.status !== 200) throw new Error(`the message view answered ${res.status}: ${await res.text()}`);
+  const { devices } = (await res.json()) as MessageDelivery;
+  return Object.fromEntries(
+    Object.entries(devices).map(([device, { outcome, at }]) => [device, [outcome, at === null ? null : Date.parse(at)]]),
+  );
 }
 
 /** GET /admin/v1/users/{userId}: what postbox holds for the user, its known devices included. */

@@ -74,9 +74,12 @@ describe("a fresh object", () => {
     }));
     expect(userStorage).toStrictEqual({
       version: userSchema.steps.length,
-      // Step 2 put the cursors per device; step 3 added the push channels, step 4 their pending attempts.
+      // Step 2 put the cursors per device; step 3 added the push channels, step 4 their pending attempts,
+      // step 5 the outcomes and hand-overs.
       tables: [
         ...userSchema.unversionedTables.filter((table) => table !== "cursors"),
+        "deliveries",
+        "hand_overs",
         "device_cursors",
         "devices",
         "evictions",

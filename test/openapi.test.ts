@@ -5,7 +5,7 @@ import { validate, compileErrors } from "@readme/openapi-parser";
 import Ajv2020 from "ajv/dist/2020.js";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { app } from "../src/edge/app";
-import { admin, announce, call, client, clientWithEnv, expectLogged, fetchWithEnv, publish, unique } from "./helpers";
+import { admin, announce, call, client, clientWithEnv, expectLogged, fetchWithEnv, publish, publishMany, unique } from "./helpers";
 import { closeAllLive, liveEventStreamRequest, liveUpgrade, adoptEventStream, adoptSocket } from "./live-helpers";
 
 type Operation = { responses: Record<string, { content?: Record<string, { schema: object }> }> };
@@ -195,6 +195,14 @@ const cases: Case[] = [
   ["POST /v1/inbox/read", 200, "up to a seq", async () => client(await withMessages(), "/v1/inbox/read", json({ upTo: 2 }))],
   ["POST /v1/inbox/read", 400, "seqs and upTo", () => client(unique("oa-user"), "/v1/inbox/read", json({ seqs: [1], upTo: 1 }))],
 
+  ["POST /v1/inbox/arrived", 200, "arrived by push", async () => {
+    const user = unique("oa-user");
+    await client(user, "/v1/inbox");
+    await publishMany(user, 2);
+    return client(user, "/v1/inbox/arrived", json({ seqs: [1, 2, 9], via: "push" }));
+  }],
+  ["POST /v1/inbox/arrived", 400, "another via", () => client(unique("oa-user"), "/v1/inbox/arrived", json({ seqs: [1], via: "sms" }))],
+
   ["GET /v1/inbox/unread", 200, "unread messages", async () => client(await withMessages(), "/v1/inbox/unread")],
   ["GET /v1/inbox/unread", 400, "an invalid limit", () => client(unique("oa-user"), "/v1/inbox/unread?limit=501")],
 
@@ -244,6 +252,17 @@ const cases: Case[] = [
     return admin(`/admin/v1/users/${user}`);
   }],
   ["GET /admin/v1/users/{userId}", 400, "an invalid userId", () => admin(`/admin/v1/users/${"u".repeat(129)}`)],
+
+  ["GET /admin/v1/users/{userId}/messages/{seq}", 200, "outcomes on two devices", async () => {
+    const user = unique("oa-user");
+    await client(user, "/v1/inbox?device=phone");
+    await client(user, "/v1/inbox?device=laptop");
+    await publishMany(user, 1);
+    await client(user, "/v1/inbox?device=phone&ack=1");
+    return admin(`/admin/v1/users/${user}/messages/1`);
+  }],
+  ["GET /admin/v1/users/{userId}/messages/{seq}", 404, "an unknown seq", () => admin(`/admin/v1/users/${unique("oa-user")}/messages/7`)],
+  ["GET /admin/v1/users/{userId}/messages/{seq}", 400, "seq 0", () => admin(`/admin/v1/users/${unique("oa-user")}/messages/0`)],
 
   ["GET /admin/v1/users/{userId}/storage", 200, "its cost", async () => admin(`/admin/v1/users/${await withMessages()}/storage`)],
   ["GET /admin/v1/regions/{regionId}/storage", 200, "its cost", async () =>

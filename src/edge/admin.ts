@@ -8,12 +8,14 @@ import {
   regionBody,
   regionId,
   regionLogQuery,
+  seqParam,
   userId,
 } from "../shared/schema";
 import { contentHash } from "../shared/canonical-json";
 import { inboxStub, regionStub } from "../shared/objects";
 import {
   announceAnswer,
+  messageDelivery,
   publishAnswer,
   regionListing,
   regionStorageCost,
@@ -140,6 +142,23 @@ export const admin = new Hono<AppEnv>()
     async (c) => {
       const { userId } = c.req.valid("param");
       return c.json({ userId, ...(await inboxStub(c.env, userId).describe()) });
+    },
+  )
+
+  .get(
+    "/users/:userId/messages/:seq",
+    describe("publisher", {
+      summary: "How a personal message arrived on each of the user's devices",
+      responses: { 200: answer("The message's outcome on every device that had it pending.", messageDelivery) },
+      problems: [404],
+    }),
+    adminAuth,
+    valid("param", v.object({ userId, seq: seqParam })),
+    async (c) => {
+      const { userId, seq } = c.req.valid("param");
+      const delivery = await inboxStub(c.env, userId).delivery(seq);
+      if (!delivery) throw problem(404, `User ${userId} has no record of message ${seq}: it was never published, or is older than PENDING_TTL_SECONDS.`);
+      return c.json(delivery);
     },
   )
 

@@ -1,8 +1,8 @@
 // Client routes: a user, authenticated by JWT, reads and acknowledges their inbox, or holds it open live.
 import { Hono } from "hono";
 import { inboxStub } from "../shared/objects";
-import { ackAnswer, eventStream, inboxAnswer, readAnswer, unreadAnswer } from "../shared/responses";
-import { ackBody, deviceQuery, inboxQuery, readBody, unreadQuery, type InboxQuery } from "../shared/schema";
+import { ackAnswer, arrivedAnswer, eventStream, inboxAnswer, readAnswer, unreadAnswer } from "../shared/responses";
+import { ackBody, arrivedBody, deviceQuery, inboxQuery, readBody, unreadQuery, type InboxQuery } from "../shared/schema";
 import { LIVE_HEADER, type LiveRequest, type PollRequest } from "../user/UserInbox";
 import { asClient } from "./auth";
 import { deviceOf } from "./device";
@@ -114,6 +114,25 @@ export const inbox = new Hono<AppEnv>()
       const client = c.get("client");
       const device = deviceOf(client, c.req.valid("query").device);
       return c.json(await inboxStub(c.env, client.userId).markRead(device, c.req.valid("json")));
+    },
+  )
+
+  .post(
+    "/arrived",
+    describe("client", {
+      summary: "Arrival report: these messages reached this device through its push channel",
+      description: "Records arrival only: the messages stay pending until acknowledged. Unknown seqs are ignored.",
+      responses: { 200: answer("How many pairs this report turned into an arrival.", arrivedAnswer) },
+      problems: [413, 415],
+    }),
+    asClient,
+    jsonBodyGuard,
+    valid("json", arrivedBody),
+    valid("query", deviceQuery),
+    async (c) => {
+      const client = c.get("client");
+      const device = deviceOf(client, c.req.valid("query").device);
+      return c.json(await inboxStub(c.env, client.userId).arrived(device, c.req.valid("json").seqs));
     },
   )
 

@@ -42,6 +42,7 @@ const problemDescriptions = {
   400: "Malformed JSON, or an invalid body field, parameter or header; `errors` lists each.",
   401: "No credentials, or bad ones; `detail` says why.",
   403: "Not allowed: a `region` other than the token's claim, or a WebSocket from an origin that is not listed.",
+  404: "No such resource: the message was never published, or its record is gone (older than PENDING_TTL_SECONDS).",
   406: "Neither a WebSocket upgrade nor a request for `text/event-stream`.",
   413: "The body is larger than MESSAGE_MAX_BYTES.",
   415: "The body's Content-Type is not application/json.",

@@ -30,6 +30,9 @@ export type InboxAnswer = v.InferOutput<typeof inboxAnswer>;
 
 export const ackAnswer = v.strictObject({ pending: count });
 export const readAnswer = v.strictObject({ unread: count });
+export const arrivedAnswer = v.strictObject({
+  recorded: v.pipe(count, v.description("How many of the seqs this report turned into an arrival.")),
+});
 export const unreadAnswer = v.strictObject({ count, messages: v.array(personalMessage) });
 export type UnreadAnswer = v.InferOutput<typeof unreadAnswer>;
 
@@ -88,6 +91,31 @@ export const userView = v.strictObject({
   ),
 });
 export type UserView = v.InferOutput<typeof userView>;
+
+const outcome = v.picklist(["push", "live", "poll", "read", "retracted", "expired", "evicted", "forgotten", "pending"]);
+export const messageDelivery = v.strictObject({
+  seq,
+  createdAt: timestamp,
+  devices: v.pipe(
+    v.record(
+      deviceId,
+      v.strictObject({
+        outcome,
+        at: v.pipe(v.nullable(timestamp), v.description("When the outcome came about; null while pending.")),
+        push: v.nullable(
+          v.strictObject({
+            channel: pushChannel,
+            attempts: count,
+            lastStatus: v.pipe(v.nullable(count), v.description("The push service's last HTTP status; null for a network error or timeout.")),
+            at: v.pipe(timestamp, v.description("When the last attempt was made.")),
+          }),
+        ),
+      }),
+    ),
+    v.description("Every device that had the message pending: how and when it first reached it, or why it did not."),
+  ),
+});
+export type MessageDelivery = v.InferOutput<typeof messageDelivery>;
 
 export const regionListing = v.strictObject({
   announcements: v.array(announcement),

@@ -53,15 +53,11 @@ export const announcementInput = v.strictObject({
 
 export const ackBody = v.strictObject({ upTo: count });
 
+const seqList = v.pipe(v.array(seq), v.minLength(1, "must list at least one seq"), v.maxLength(500, "must list at most 500 seqs"));
+
 export const readBody = v.pipe(
   v.strictObject({
-    seqs: v.optional(
-      v.pipe(
-        v.array(seq),
-        v.minLength(1, "must list at least one seq"),
-        v.maxLength(500, "must list at most 500 seqs"),
-      ),
-    ),
+    seqs: v.optional(seqList),
     upTo: v.optional(count),
   }),
   // The check below, as the OpenAPI document states it.
@@ -78,6 +74,11 @@ export const readBody = v.pipe(
   ),
 );
 export type ReadReceipt = v.InferOutput<typeof readBody>;
+
+export const arrivedBody = v.strictObject({
+  seqs: seqList,
+  via: v.pipe(v.picklist(["push"], 'must be "push"'), v.description("How the messages arrived: for now only through the device's push channel.")),
+});
 
 export const regionBody = v.strictObject({ region: v.nullable(regionId) });
 
@@ -133,6 +134,9 @@ export const unreadQuery = v.object({ device, limit });
 
 /** The query of the client routes that take a body: only the device. */
 export const deviceQuery = v.object({ device });
+
+/** A seq in a path: a personal message of the user. */
+export const seqParam = about(queryInteger(1, Number.MAX_SAFE_INTEGER), "The message's seq.");
 
 export const regionLogQuery = v.object({
   since: v.optional(about(queryInteger(0, Number.MAX_SAFE_INTEGER), "The announcements with an id above this one."), "0"),

@@ -22,14 +22,17 @@ import type { ReadFrom, StoredAnnouncement } from "../region/window";
 import { catchupFrame, frame, parseClientFrame, type ServerFrame } from "../shared/frames";
 import type { PublishAnswer } from "../shared/responses";
 import type { PushRegistration } from "../shared/push-registration";
+import type { StatsRecorder } from "../stats/recorder";
 import type { MessageContent, ReadReceipt } from "../shared/schema";
 import { migrate } from "../shared/migrations";
 import { rateLimitDetail, retryAfterSeconds, withinClientLimit } from "../shared/rate-limit";
 import { MeteredSql } from "../shared/sql";
 import { connectionOf, parseEventId, send, type Connection } from "./connection";
 import { Cursors } from "./cursors";
+import { Deliveries } from "./deliveries";
 import { Devices } from "./devices";
 import { Expiry } from "./expiry";
+import { HandOvers } from "./handovers";
 import { IdempotencyKeys, type IdempotencyKey } from "./idempotency";
 import { LiveSockets } from "./live";
 import { MessageSets } from "./message-sets";
@@ -62,6 +65,9 @@ export class UserInbox extends DurableObject<Env> {
   private readonly views: Views;
   private readonly live: LiveSockets;
   private readonly registrations: PushRegistrations;
+  private readonly handOvers: HandOvers;
+  private readonly deliveries: Deliveries;
+  private readonly stats: StatsRecorder;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -74,16 +80,22 @@ export class UserInbox extends DurableObject<Env> {
     // Modules read `this.env` at each call rather than keep it: a test gives a running object
     // other settings (test/config.test.ts).
     const settings = () => config(this.env);
-    this.devices = new Devices(sql, this.state, () => ({ limit: settings().DEVICE_LIMIT, ttlMs: settings().DEVICE_TTL_SECONDS * 1000 }));
+    this.devices = new Devices(sql, this.state, () => ({ limit: settings().DEVICE_LIMIT, ttlMs: settings().DEVICE_TTL_SECONDS * 1000 }), {
+      becameKnown: (device) => this.deliveries.becameKnown(device),
+      forgotten: (device, at) => this.deliveries.forgotten(device, at),
+    });
     this.live = new LiveSockets(ctx, (device, region, epoch, cursor) => this.cursors.store(device, region, epoch, cursor));
     const isLive = (device: string) => this.live.holds(device);
-    this.receipts = new Receipts(this.sets, this.state, this.devices);
-    this.expiry = new Expiry(settings, this.sets, keys, this.state, this.devices, this.receipts, isLive);
-    this.publishing = new Publishing(settings, this.sets, keys, this.expiry, this.state, this.devices);
-    this.polling = new Polling(this.sets, this.state, this.cursors, this.receipts, this.devices);
+    this.handOvers = new HandOvers(sql);
+    this.stats = {  message() {}, pair() {}, push() {}, announcements() {} };
+    this.deliveries = new Deliveries(sql, this.sets, this.devices, this.handOvers, () => this.stats);
+    this.receipts = new Receipts(this.sets, this.state, this.devices, this.deliveries);
+    this.expiry = new Expiry(settings, this.sets, keys, this.state, this.devices, this.receipts, this.deliveries, isLive);
+    this.publishing = new Publishing(settings, this.sets, keys, this.expiry, this.state, this.devices, this.deliveries);
+    this.polling = new Polling(this.sets, this.state, this.cursors, this.receipts, this.devices, this.handOvers);
     this.regions = new Regions(ctx, () => this.env);
     this.registrations = new PushRegistrations(sql);
-    this.views = new Views(sql, this.sets, this.state, this.cursors, this.devices, this.receipts, isLive, this.registrations);
+    this.views = new Views(sql, this.sets, this.state, this.cursors, this.devices, this.receipts, isLive, this.registrations, this.deliveries);
     // Answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
   }
@@ -92,7 +104,10 @@ export class UserInbox extends DurableObject<Env> {
     this.expiry.clearDue();
     const published = this.publishing.publish(content, idempotency);
     if ("repeat" in published) return published.repeat;
-    this.live.sendPersonal(published.answer.seq, published.message);
+    const { seq, createdAt } = published.answer;
+    for (const device of this.live.sendPersonal(seq, published.message)) {
+      this.handOvers.note(device, seq - 1, seq, { route: "live", at: Date.parse(createdAt) });
+    }
     return published.answer;
   }
 
@@ -103,7 +118,7 @@ export class UserInbox extends DurableObject<Env> {
     const window = region === null ? null : await this.regions.read(region, from, request.limit);
     // Nothing awaits from here on: the answer is built from the state as it is now.
     this.expiry.clearDue();
-    return this.polling.answer(request, this.seen(request.device), region, window);
+    return this.polling.answer(request, this.seen(request.device), region, window, "poll");
   }
 
   ack(device: string, upTo: number) {
@@ -114,17 +129,33 @@ export class UserInbox extends DurableObject<Env> {
   /** A read receipt, from a request or a socket (`from`, which gets its own answer instead of the read sync). */
   markRead(device: string, receipt: ReadReceipt, from?: WebSocket) {
     this.expiry.clearDue();
-    this.seen(device);
-    const { unread, read } = this.receipts.markRead(receipt);
+    const { unread, read } = this.receipts.markRead(this.seen(device), receipt);
     if (read.length > 0) this.live.sendRead(read, unread, from);
     return { unread };
   }
 
   unread(device: string, limit: number) {
     this.expiry.clearDue();
-    this.seen(device);
+    const { id } = this.seen(device);
+    const { text, seqs } = this.views.unread(limit);
+    if (seqs.length > 0) this.handOvers.note(id, seqs[0]! - 1, seqs.at(-1)!, { route: "poll", at: Date.now() });
     this.state.flush();
-    return this.views.unread(limit);
+    return text;
+  }
+
+  /** POST /v1/inbox/arrived: the device's push channel delivered these seqs. */
+  arrived(device: string, seqs: number[]) {
+    this.expiry.clearDue();
+    const recorded = this.deliveries.arrived(this.seen(device), seqs, Date.now());
+    this.state.flush();
+    return { recorded };
+  }
+
+  /** The message's outcome on each device that had it pending; null for a seq not (or no longer) recorded. */
+  delivery(seq: number) {
+    this.expiry.clearDue();
+    this.state.flush();
+    return this.views.delivery(seq);
   }
 
   /** PUT /v1/push: the device's push channel, replacing any other it had. */
@@ -207,9 +238,11 @@ export class UserInbox extends DurableObject<Env> {
     this.live.accept(server, connection);
     if (resumeAt) {
       // What the device has received since is not sent again.
-      this.live.replay(server, connection, this.sets.pendingAfter(Math.max(resumeAt.seq, device.acked)), window);
+      const resent = this.sets.pendingAfter(Math.max(resumeAt.seq, device.acked));
+      this.live.replay(server, connection, resent, window);
+      if (resent.length > 0) this.handOvers.note(device.id, resent[0]!.seq - 1, resent.at(-1)!.seq, { route: "live", at: Date.now() });
       this.state.flush();
-    } else send(server, connection, "catchup", catchupFrame(this.polling.answer(live, device, region, window)));
+    } else send(server, connection, "catchup", catchupFrame(this.polling.answer(live, device, region, window, "live")));
     if (region !== null && this.live.missedWhileConnecting(connection)) void this.catchUpSockets(region);
     return new Response(null, { status: 101, webSocket: client });
   }

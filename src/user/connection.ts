@@ -27,13 +27,15 @@ export const connectionOf = (socket: WebSocket): Connection => ({
 /** The tag of a device's sockets (regions, the other tags, cannot contain a colon). */
 export const deviceTag = (device: string) => `device:${device}`;
 
-/** Sends one frame and records the connection's new position with it. */
+/** Sends one frame and records the connection's new position with it; answers whether the socket took it. */
 export function send(socket: WebSocket, connection: Connection, type: ServerFrame["type"], data: string) {
   socket.serializeAttachment(connection);
   try {
     socket.send(connection.sse ? sseEnvelope(eventId(connection), type, data) : data);
+    return true;
   } catch {
     // Already closing: its close event cleans up, and nothing acknowledged is lost.
+    return false;
   }
 }
 

@@ -6,6 +6,7 @@
 // The deadlines live in the state row, which keeps the object's one alarm at
 // the earliest of them (state.ts).
 import type { Config } from "../config";
+import type { Deliveries } from "./deliveries";
 import type { Devices } from "./devices";
 import { IDEMPOTENCY_TTL_MS, type IdempotencyKeys } from "./idempotency";
 import type { MessageSets } from "./message-sets";
@@ -22,6 +23,7 @@ export class Expiry {
     private readonly state: InboxState,
     private readonly devices: Devices,
     private readonly receipts: Receipts,
+    private readonly deliveries: Deliveries,
     /** Whether a device holds an open live connection, which keeps it seen. */
     private readonly isLive: (device: string) => boolean,
   ) {}
@@ -46,8 +48,10 @@ export class Expiry {
     const now = Date.now();
     const { values } = this.state;
     if (values.pendingExpiresAt !== null && values.pendingExpiresAt <= now) {
-      this.sets.clear("pending");
+      this.deliveries.leftPending(this.sets.clear("pending"), "expired", values.pendingExpiresAt);
       Object.assign(values, { pendingCount: 0, pendingExpiresAt: null });
+      // Nothing is pending now, so every record old enough may go.
+      this.deliveries.prune(now - this.settings().PENDING_TTL_SECONDS * 1000, Number.MAX_SAFE_INTEGER);
     }
     if (values.unreadExpiresAt !== null && values.unreadExpiresAt <= now) {
       this.sets.clear("unread");

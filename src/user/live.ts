@@ -58,10 +58,14 @@ export class LiveSockets {
     return connection.region !== null && (this.pushed.get(connection.region) ?? 0) > connection.cursor;
   }
 
+  /** A new personal message to every connection; answers the devices it was sent to. */
   sendPersonal(seq: number, message: string) {
+    const devices = new Set<string>();
     for (const socket of this.ctx.getWebSockets()) {
-      send(socket, { ...connectionOf(socket), seq }, "personal", personalFrame(message));
+      const connection = connectionOf(socket);
+      if (send(socket, { ...connection, seq }, "personal", personalFrame(message))) devices.add(connection.device);
     }
+    return devices;
   }
 
   /** Read sync: every connection of the user, on every device, but the socket that sent the receipt. */

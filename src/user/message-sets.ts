@@ -8,9 +8,6 @@ import type { MeteredSql } from "../shared/sql";
 export type MessageSet = "pending" | "unread";
 export type StoredMessage = { seq: number; message: string };
 
-/** The most parameters one statement may bind. */
-const MAX_BINDINGS = 100;
-
 export class MessageSets {
   constructor(private readonly sql: MeteredSql) {}
 
@@ -32,6 +29,17 @@ export class MessageSets {
   /** How many pending messages are above `seq`: it reads each of them, so callers ask only when the size cannot tell. */
   countPendingAfter(seq: number) {
     return this.sql.first<{ n: number }>("SELECT count(*) AS n FROM pending WHERE seq > ?", seq)!.n;
+  }
+
+  /** The seqs of the pending set above `after`, up to `upTo`. */
+  pendingSeqsIn(after: number, upTo: number) {
+    const rows = this.sql.all<{ seq: number }>("SELECT seq FROM pending WHERE seq > ? AND seq <= ?", after, upTo);
+    return new Set(rows.map((row) => row.seq));
+  }
+
+  /** Which of `seqs` are in the pending set, by key lookups. */
+  pendingSeqsOf(seqs: number[]) {
+    return new Set(this.sql.allIn<{ seq: number }>("SELECT seq FROM pending WHERE seq IN (?)", seqs).map((row) => row.seq));
   }
 
   pendingBounds() {
@@ -58,18 +66,15 @@ export class MessageSets {
 
   /** Removes a receipt's seqs, answering those that were in the set; listed seqs go by key lookups, a group per statement. */
   removeReceipt(set: MessageSet, receipt: ReadReceipt): number[] {
-    const removed: number[] = [];
-    const deleted = (query: string, ...seqs: number[]) =>
-      removed.push(...this.sql.all<{ seq: number }>(query, ...seqs).map((row) => row.seq));
-    if ("upTo" in receipt) deleted(`DELETE FROM ${set} WHERE seq <= ? RETURNING seq`, receipt.upTo);
-    for (let at = 0; "seqs" in receipt && at < receipt.seqs.length; at += MAX_BINDINGS) {
-      const group = receipt.seqs.slice(at, at + MAX_BINDINGS);
-      deleted(`DELETE FROM ${set} WHERE seq IN (${group.map(() => "?").join(",")}) RETURNING seq`, ...group);
-    }
-    return removed.sort((a, b) => a - b);
+    const removed =
+      "upTo" in receipt
+        ? this.sql.all<{ seq: number }>(`DELETE FROM ${set} WHERE seq <= ? RETURNING seq`, receipt.upTo)
+        : this.sql.allIn<{ seq: number }>(`DELETE FROM ${set} WHERE seq IN (?) RETURNING seq`, receipt.seqs);
+    return removed.map((row) => row.seq).sort((a, b) => a - b);
   }
 
+  /** Empties a set; answers the seqs it held. */
   clear(set: MessageSet) {
-    this.sql.run(`DELETE FROM ${set}`);
+    return this.sql.all<{ seq: number }>(`DELETE FROM ${set} RETURNING seq`).map((row) => row.seq);
   }
 }

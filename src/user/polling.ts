@@ -6,6 +6,7 @@ import type { AnnouncementWindow } from "../region/window";
 import { jsonWithLists } from "../shared/schema";
 import type { Cursors } from "./cursors";
 import type { Device, Devices } from "./devices";
+import type { HandOver, HandOvers } from "./handovers";
 import type { MessageSets } from "./message-sets";
 import type { Receipts } from "./receipts";
 import type { InboxState } from "./state";
@@ -30,6 +31,7 @@ export class Polling {
     private readonly cursors: Cursors,
     private readonly receipts: Receipts,
     private readonly devices: Devices,
+    private readonly handOvers: HandOvers,
   ) {}
 
   /** The region a request reads: its own, else the user's stored one (null: none). */
@@ -38,16 +40,18 @@ export class Polling {
   }
 
   /**
-   * Builds the answer, as JSON text, once the region has replied. Nothing here
+   * Builds the answer, as JSON text, once the region has replied (`route`: a poll, or a live
+   * connection's catch-up frame, as the hand-over is recorded). Nothing here
    * awaits: ack, the pending read, consume, the cursor and `dropped` change in one step.
    */
-  answer(request: PollRequest, device: Device, region: string | null, window: AnnouncementWindow | null) {
+  answer(request: PollRequest, device: Device, region: string | null, window: AnnouncementWindow | null, route: HandOver["route"]) {
     if (request.ack !== undefined) this.receipts.received(device, request.ack);
     // What is pending for the device is known to be nothing when the set is empty or it has received the newest.
     const { pendingCount, lastSeq: newest } = this.state.values;
     const rows = pendingCount === 0 || device.acked >= newest ? [] : this.sets.pendingAfter(device.acked, request.limit + 1);
     const personal = rows.slice(0, request.limit);
     const lastSeq = personal.at(-1)?.seq ?? null;
+    if (lastSeq !== null) this.handOvers.note(device.id, personal[0]!.seq - 1, lastSeq, { route, at: Date.now() });
     if (request.consume && lastSeq !== null) this.receipts.received(device, lastSeq);
     if (region !== null && window) this.cursors.store(device.id, region, window.epoch, window.cursor);
     const dropped = this.devices.dropped(device);

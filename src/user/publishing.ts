@@ -6,6 +6,7 @@
 import type { Config } from "../config";
 import type { PublishAnswer } from "../shared/responses";
 import type { MessageContent, PersonalMessage } from "../shared/schema";
+import type { Deliveries } from "./deliveries";
 import type { Devices } from "./devices";
 import type { Expiry } from "./expiry";
 import type { IdempotencyKey, IdempotencyKeys } from "./idempotency";
@@ -23,6 +24,7 @@ export class Publishing {
     private readonly expiry: Expiry,
     private readonly state: InboxState,
     private readonly devices: Devices,
+    private readonly deliveries: Deliveries,
   ) {}
 
   publish(content: MessageContent, idempotency?: IdempotencyKey): Published {
@@ -33,15 +35,19 @@ export class Publishing {
       const earlier = this.keys.earlierAnswer(idempotency, now);
       if (earlier !== undefined) return { repeat: earlier };
     }
-    const { PENDING_LIMIT, UNREAD_LIMIT } = this.settings();
+    const { PENDING_LIMIT, UNREAD_LIMIT, PENDING_TTL_SECONDS } = this.settings();
     const { values } = this.state;
     const seq = values.lastSeq + 1;
     const createdAt = new Date(now).toISOString();
     const message = JSON.stringify({ seq, ...content, createdAt } satisfies PersonalMessage);
     this.sets.add(seq, message);
+    this.deliveries.published(seq, now);
     const evicted = this.sets.removeOldest("pending", values.pendingCount + 1 - PENDING_LIMIT);
     const evictedUnread = this.sets.removeOldest("unread", values.unreadCount + 1 - UNREAD_LIMIT);
+    this.deliveries.leftPending(evicted, "evicted", now);
     this.devices.evicted(evicted);
+    // Two at a time keep up with one new record per publish, at two rows read.
+    this.deliveries.prune(now - PENDING_TTL_SECONDS * 1000, 2);
     const answer: PublishAnswer = { seq, createdAt, evicted: evicted.length };
     if (idempotency) this.keys.remember(idempotency, answer, now);
     this.state.update({

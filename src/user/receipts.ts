@@ -3,6 +3,7 @@
 // The pending set keeps a message while some known device has not received
 // it; `keepPendingForKnown` lets go of the rest.
 import type { ReadReceipt } from "../shared/schema";
+import type { Deliveries } from "./deliveries";
 import type { Device, Devices } from "./devices";
 import type { MessageSets } from "./message-sets";
 import type { InboxState } from "./state";
@@ -12,11 +13,15 @@ export class Receipts {
     private readonly sets: MessageSets,
     private readonly state: InboxState,
     private readonly devices: Devices,
+    private readonly deliveries: Deliveries,
   ) {}
 
   /** The device received up to `seq`. Edits the state only, for a poll's ack= and consume: the poll's flush writes it. */
   received(device: Device, seq: number) {
-    if (this.devices.acknowledge(device, seq, this.state.values.lastSeq)) this.keepPendingForKnown();
+    const before = device.acked;
+    if (!this.devices.acknowledge(device, seq, this.state.values.lastSeq)) return;
+    this.deliveries.acknowledged(device, before, device.acked, Date.now());
+    this.keepPendingForKnown();
   }
 
   ack(device: Device, upTo: number) {
@@ -32,10 +37,12 @@ export class Receipts {
     return this.sets.countPendingAfter(device.acked);
   }
 
-  /** A read receipt: the messages are read, so they are neither unread nor pending any more. Answers the seqs it read. */
-  markRead(receipt: ReadReceipt) {
-    this.state.values.pendingCount -= this.sets.removeReceipt("pending", receipt).length;
+  /** A read receipt from `reader`: the messages are read, so they are neither unread nor pending any more. Answers the seqs it read. */
+  markRead(reader: Device, receipt: ReadReceipt) {
+    const leftPending = this.sets.removeReceipt("pending", receipt);
+    this.state.values.pendingCount -= leftPending.length;
     const read = this.sets.removeReceipt("unread", receipt);
+    this.deliveries.read(reader, leftPending, read, Date.now());
     this.state.update({ unreadCount: this.state.values.unreadCount - read.length });
     return { unread: this.state.values.unreadCount, read };
   }

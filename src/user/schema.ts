@@ -61,6 +61,16 @@ export const userSchema: Schema = {
       ) WITHOUT ROWID;
       CREATE INDEX push_jobs_by_due ON push_jobs (due_at, seq);
     `,
+    // 5. Arrival (contract v1.1): each message's outcome per device (deliveries.ts), and the
+    //    hand-overs an acknowledgement is judged by (handovers.ts). Messages from before this step
+    //    have no record: their outcomes are not known.
+    `
+      CREATE TABLE deliveries (seq INTEGER PRIMARY KEY, created_at INTEGER NOT NULL, outcomes TEXT NOT NULL);
+      CREATE TABLE hand_overs (
+        device TEXT NOT NULL, from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL, route TEXT NOT NULL, at INTEGER NOT NULL,
+        PRIMARY KEY (device, to_seq, from_seq)
+      );
+    `,
   ],
   unversionedTables: ["pending", "unread", "cursors", "idempotency", "inbox"],
 };

@@ -1,9 +1,10 @@
 // What this user's object shows as it is: the unread set, the publisher's view
 // of the user, and what its storage has cost. Reads only.
-import type { UserView } from "../shared/responses";
+import type { MessageDelivery, UserView } from "../shared/responses";
 import { DEFAULT_DEVICE, jsonWithLists } from "../shared/schema";
 import type { MeteredSql } from "../shared/sql";
 import type { Cursors } from "./cursors";
+import type { Deliveries } from "./deliveries";
 import type { Devices } from "./devices";
 import type { MessageSets } from "./message-sets";
 import type { PushRegistrations } from "./push-registrations";
@@ -20,12 +21,14 @@ export class Views {
     private readonly receipts: Receipts,
     private readonly isLive: (device: string) => boolean,
     private readonly registrations: PushRegistrations,
+    private readonly deliveries: Deliveries,
   ) {}
 
-  /** The unread count and the oldest `limit` unread messages, as JSON text. */
+  /** The unread count and the oldest `limit` unread messages, as JSON text, and the seqs it returns. */
   unread(limit: number) {
-    const messages = this.sets.oldest("unread", limit).map((row) => row.message);
-    return jsonWithLists({ messages }, { count: this.state.values.unreadCount });
+    const rows = this.sets.oldest("unread", limit);
+    const text = jsonWithLists({ messages: rows.map((row) => row.message) }, { count: this.state.values.unreadCount });
+    return { text, seqs: rows.map((row) => row.seq) };
   }
 
   /** The publisher's view of this user. */
@@ -60,6 +63,15 @@ export class Views {
         ]),
       ),
     };
+  }
+
+  /** GET /admin/v1/users/{userId}/messages/{seq} without the user id; null for a seq not recorded. */
+  delivery(seq: number): MessageDelivery | null {
+    const view = this.deliveries.view(seq);
+    if (!view) return null;
+    const devices: MessageDelivery["devices"] = {};
+    for (const [device, { outcome, at }] of view.devices) devices[device] = { outcome, at: isoOrNull(at), push: null };
+    return { seq, createdAt: new Date(view.createdAt).toISOString(), devices };
   }
 
   /** What this object has cost since it started, in rows read and written. */
