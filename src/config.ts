@@ -36,7 +36,10 @@ type TextSetting =
  * The bindings and secrets, generated from wrangler.toml by `wrangler types`
  * (worker-configuration.d.ts), plus the [vars] settings, all optional.
  */
-export type Env = Cloudflare.Env & { [K in IntegerSetting]?: string | number } & { [K in TextSetting]?: string };
+export type Env = Cloudflare.Env & { [K in IntegerSetting]?: string | number } & { [K in TextSetting]?: string } & {
+  /** Optional: an Analytics Engine dataset that gets a data point per arrival outcome (src/stats/analytics.ts). */
+  ARRIVAL_ANALYTICS?: AnalyticsEngineDataset;
+};
 
 export type Config = { [K in keyof typeof integerDefaults]: number } & {
   [K in (typeof optionalIntegers)[number]]?: number;

@@ -122,7 +122,7 @@ export const inbox = new Hono<AppEnv>()
     describe("client", {
       summary: "Arrival report: these messages reached this device through its push channel",
       description: "Records arrival only: the messages stay pending until acknowledged. Unknown seqs are ignored.",
-      responses: { 200: answer("How many pairs this report turned into an arrival.", arrivedAnswer) },
+      responses: { 200: answer("The seqs this report turned into an arrival.", arrivedAnswer) },
       problems: [413, 415],
     }),
     asClient,

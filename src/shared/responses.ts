@@ -31,7 +31,7 @@ export type InboxAnswer = v.InferOutput<typeof inboxAnswer>;
 export const ackAnswer = v.strictObject({ pending: count });
 export const readAnswer = v.strictObject({ unread: count });
 export const arrivedAnswer = v.strictObject({
-  recorded: v.pipe(count, v.description("How many of the seqs this report turned into an arrival.")),
+  recorded: v.pipe(v.array(seq), v.description("The seqs whose pair this report turned into an arrival, ascending.")),
 });
 export const unreadAnswer = v.strictObject({ count, messages: v.array(personalMessage) });
 export type UnreadAnswer = v.InferOutput<typeof unreadAnswer>;

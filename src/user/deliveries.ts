@@ -51,21 +51,21 @@ export class Deliveries {
 
   /**
    * The device reports that its push channel delivered `seqs` (POST /v1/inbox/arrived): each pair
-   * still open, or let go of, becomes a push arrival now. Answers how many did; unknown seqs are ignored.
+   * still open, or let go of, becomes a push arrival now. Answers the seqs that did, ascending; unknown seqs are ignored.
    */
   arrived(device: Device, seqs: number[], now: number) {
     const records = this.recordsOf(seqs);
     const pending = this.sets.pendingSeqsOf(records.map((record) => record.seq));
-    let recorded = 0;
+    const recorded: number[] = [];
     for (const record of records) {
       const entry = record.outcomes[device.id];
       const open = entry === undefined ? pending.has(record.seq) && record.seq > device.acked : LET_GO.includes(entry[0]);
       if (!open) continue;
       this.change(record, device.id, { outcome: "push", at: now });
-      recorded += 1;
+      recorded.push(record.seq);
     }
     this.save(records);
-    return recorded;
+    return recorded.sort((a, b) => a - b);
   }
 
   /**
