@@ -26,6 +26,7 @@ import type {
 import { StatsBuffer } from "../src/stats/buffer";
 import { flushStats } from "../src/stats/flush";
 import type { StatsRecorder } from "../src/stats/recorder";
+import { shardOf } from "../src/stats/shards";
 
 export type { InboxAnswer, PublishAnswer, RegionListing, UnreadAnswer };
 
@@ -293,6 +294,14 @@ export async function sendStats(source: string, record: (stats: StatsRecorder) =
   record(buffer);
   if (!(await flushStats(env, source, buffer))) throw new Error(`the stats of ${source} were not flushed`);
   return buffer;
+}
+
+/** A source name (a user's object) whose stats go to shard number `shard`. */
+export function sourceOnShard(shard: number) {
+  for (;;) {
+    const source = unique("user:s");
+    if (shardOf(source) === shard) return source;
+  }
 }
 
 let statsTimeUsed = 0;

@@ -12,19 +12,23 @@ import { windowSeconds } from "../src/stats/report";
 import { shardOf, STATS_SHARDS } from "../src/stats/shards";
 import { cover, SPANS } from "../src/stats/spans";
 import type { StatsShard } from "../src/stats/StatsShard";
-import { DAY, expectLogged, freezeTime, HOUR, SECOND, sendStats, travel, unique, unusedStatsTime } from "./helpers";
+import {
+  DAY,
+  expectLogged,
+  freezeTime,
+  HOUR,
+  SECOND,
+  sendStats,
+  sourceOnShard,
+  travel,
+  unique,
+  unusedStatsTime,
+} from "./helpers";
 
 const shardOfSource = (source: string) => statsStub(env, shardOf(source));
 /** The source's shard's counts over [from, to) in ms, as the stats route reads them. */
 const countsOver = (source: string, from: number, to: number) =>
   shardOfSource(source).counts(...windowSeconds({ from, to }));
-/** A source whose shard is `shard`. */
-function sourceOnShard(shard: number) {
-  for (;;) {
-    const source = unique("user:s");
-    if (shardOf(source) === shard) return source;
-  }
-}
 /** Stands in for the stats binding, with `apply` in place of the shards' own. */
 const statsBinding = (apply: StatsShard["apply"]) => ({
   STATS: { idFromName: (name: string) => name, get: () => ({ apply }) } as unknown as Env["STATS"],

@@ -156,7 +156,8 @@ export function parseInstant(text: string): number | null {
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day);
   date.setUTCHours(hour, minute, second, Number(fraction.slice(0, 3).padEnd(3, "0")));
-  const exists = date.getUTCMonth() === month - 1 && date.getUTCDate() === day && hour < 24 && minute < 60 && second < 60;
+  // A day the month does not have rolls over into another month.
+  const exists = date.getUTCMonth() === month - 1 && hour < 24 && minute < 60 && second < 60;
   if (!exists || Number(offsetHours) > 23 || Number(offsetMinutes) > 59) return null;
   const offset = (sign === "-" ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes)) * 60_000;
   return date.getTime() - offset;
