@@ -5,7 +5,7 @@ import type { Env } from "../config";
 import { statsStub } from "../shared/objects";
 import { addCounts, type Counts } from "./keys";
 
-export const STATS_SHARDS = 128;
+export const STATS_SHARDS = 256;
 
 /** At most this many shards are asked at once by one stats request. */
 const READ_CONCURRENCY = 16;
