@@ -148,7 +148,7 @@ const INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))
  * a leap second), which Date.parse would roll over. Digits past the
  * millisecond are dropped.
  */
-export function parseInstant(text: string): number | null {
+function parseInstant(text: string): number | null {
   const match = INSTANT.exec(text);
   if (!match) return null;
   const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
@@ -180,7 +180,7 @@ export type StatsQuery = v.InferOutput<typeof statsQuery>;
 
 const HOUR_MS = 3_600_000;
 /** The longest window a stats query may ask for. */
-export const STATS_WINDOW_MAX_MS = 31 * 24 * HOUR_MS;
+const STATS_WINDOW_MAX_MS = 31 * 24 * HOUR_MS;
 
 /**
  * The window of a stats query at `now` (ms): `to` defaults to now and `from`

@@ -77,11 +77,6 @@ export class StatsShard extends DurableObject<Env> {
     return total;
   }
 
-  /** What this object has cost since it started: rows read and written. */
-  storageCost() {
-    return this.sql.cost;
-  }
-
   /**
    * Deletes the buckets that end before the 31 days, and the sources not heard
    * from for as long: a batch such a source sends again was drained over 31

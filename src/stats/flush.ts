@@ -6,7 +6,7 @@
 // the same batch number, by the next one; the shard counts it once.
 import type { Env } from "../config";
 import { statsStub } from "../shared/objects";
-import type { StatsBuffer } from "./buffer";
+import { FLUSH_DELAY_MS, type StatsBuffer } from "./buffer";
 import { shardOf } from "./shards";
 
 /**
@@ -20,7 +20,7 @@ export async function flushStats(env: Pick<Env, "STATS">, source: string, buffer
   try {
     await statsStub(env, shardOf(source)).apply(source, batch);
   } catch (error) {
-    console.error(`postbox: the stats of ${source} were not flushed (tried again within 10 s)`, error);
+    console.error(`postbox: the stats of ${source} were not flushed (due again in ${FLUSH_DELAY_MS / 1000} s)`, error);
     return false;
   }
   buffer.confirm(batch.number);

@@ -24,6 +24,5 @@ export function cover(from: number, to: number, spans: readonly number[] = SPANS
 /** The bucket of each span that holds `second`: its start. */
 export const bucketsOf = (second: number) => SPANS.map((span) => ({ span, bucket: second - (second % span) }));
 
-/** Counts are kept 31 days, in days. */
-export const RETENTION_DAYS = 31;
-export const RETENTION_SECONDS = RETENTION_DAYS * DAY;
+/** Counts are kept 31 days. */
+export const RETENTION_SECONDS = 31 * DAY;
