@@ -42,7 +42,9 @@ export class RegionLog extends DurableObject<Env> {
     super(ctx, env);
     this.sql = new MeteredSql(ctx.storage.sql);
     migrate(ctx.storage, this.sql, regionSchema);
-    const saved = this.sql.first<{ epoch: string; head: number; stats: string | null }>("SELECT epoch, head, stats FROM region");
+    const saved = this.sql.first<{ epoch: string; head: number; stats: string | null }>(
+      "SELECT epoch, head, stats FROM region",
+    );
     // The epoch is fixed the first time the region is used, read or written.
     const epoch = saved?.epoch ?? crypto.randomUUID().replaceAll("-", "").slice(0, 16);
     if (!saved) this.sql.run("INSERT INTO region (singleton, epoch, head) VALUES (1, ?, 0)", epoch);
