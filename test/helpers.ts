@@ -20,9 +20,14 @@ import type {
   Problem,
   PublishAnswer,
   RegionListing,
+  StatsAnswer,
   UnreadAnswer,
   UserView,
 } from "../src/shared/responses";
+import { StatsBuffer } from "../src/stats/buffer";
+import { flushStats } from "../src/stats/flush";
+import type { StatsRecorder } from "../src/stats/recorder";
+import { shardOf } from "../src/stats/shards";
 
 export type { InboxAnswer, PublishAnswer, RegionListing, UnreadAnswer };
 
@@ -286,6 +291,47 @@ export async function userView(userId: string) {
   return (await res.json()) as UserView;
 }
 
+// ---- stats --------------------------------------------------------------------------
+
+/** GET /admin/v1/stats (`query` with its leading "?"). */
+export async function statsOf(query = "") {
+  const res = await admin(`/admin/v1/stats${query}`);
+  if (res.status !== 200) throw new Error(`stats answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as StatsAnswer;
+}
+
+/** The query of the stats window [from, to) (ms). */
+export const windowQuery = (from: number, to: number) =>
+  `?from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`;
+
+/** Records what `record` says into a new buffer and flushes it to the source's shard, as an object's alarm does. */
+export async function sendStats(source: string, record: (stats: StatsRecorder) => void) {
+  const buffer = StatsBuffer.from();
+  record(buffer);
+  if (!(await flushStats(env, source, buffer))) throw new Error(`the stats of ${source} were not flushed`);
+  return buffer;
+}
+
+/** A source name (a user's object) whose stats go to shard number `shard`. */
+export function sourceOnShard(shard: number) {
+  for (;;) {
+    const source = unique("user:s");
+    if (shardOf(source) === shard) return source;
+  }
+}
+
+let statsTimeUsed = 0;
+/**
+ * The start of `ms` of publish time in which no other test of this file records
+ * stats (the shards are the file's, and every stats request reads all of them).
+ * Ahead of the real clock, so that an alarm aimed from it never fires by itself.
+ */
+export function unusedStatsTime(ms = HOUR) {
+  const start = Math.max(statsTimeUsed, aheadOfNow(HOUR));
+  statsTimeUsed = start + ms + HOUR;
+  return start;
+}
+
 // ---- problems -----------------------------------------------------------------------
 
 /** Checks a problem+json answer and returns its body. */
@@ -362,7 +408,8 @@ export async function wipeStorage(storage: DurableObjectStorage) {
 
 // Durations in milliseconds, as Date counts them.
 export const SECOND = 1000;
-export const DAY = 24 * 60 * 60 * SECOND;
+export const HOUR = 60 * 60 * SECOND;
+export const DAY = 24 * HOUR;
 export const PENDING_TTL = 7 * DAY;
 export const UNREAD_TTL = 30 * DAY;
 export const ANNOUNCEMENT_TTL = 30 * DAY;

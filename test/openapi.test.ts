@@ -5,7 +5,21 @@ import { validate, compileErrors } from "@readme/openapi-parser";
 import Ajv2020 from "ajv/dist/2020.js";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { app } from "../src/edge/app";
-import { admin, announce, call, client, clientWithEnv, expectLogged, fetchWithEnv, publish, publishMany, unique } from "./helpers";
+import {
+  admin,
+  announce,
+  call,
+  client,
+  clientWithEnv,
+  expectLogged,
+  fetchWithEnv,
+  publish,
+  publishMany,
+  sendStats,
+  unique,
+  unusedStatsTime,
+  windowQuery,
+} from "./helpers";
 import { closeAllLive, liveEventStreamRequest, liveUpgrade, adoptEventStream, adoptSocket } from "./live-helpers";
 
 type Operation = { responses: Record<string, { content?: Record<string, { schema: object }> }> };
@@ -274,6 +288,20 @@ const cases: Case[] = [
     admin(`/admin/v1/regions/${await withAnnouncements()}/announcements?since=1`)],
   ["GET /admin/v1/regions/{regionId}/announcements", 400, "an invalid since", () =>
     admin(`/admin/v1/regions/${unique("oa-region")}/announcements?since=-1`)],
+
+  ["GET /admin/v1/stats", 200, "the last 24 hours", () => admin("/admin/v1/stats")],
+  ["GET /admin/v1/stats", 200, "counts, rates and percentiles", async () => {
+    const t = unusedStatsTime();
+    await sendStats(unique("user:oa"), (stats) => {
+      stats.message(t);
+      stats.pair(t, null, { outcome: "push", at: t + 900 });
+      stats.pair(t, null, { outcome: "expired", at: t + 60_000 });
+      stats.push(t, "apns", "sent");
+      stats.announcements(t, 2);
+    });
+    return admin(`/admin/v1/stats${windowQuery(t, t + 1000)}`);
+  }],
+  ["GET /admin/v1/stats", 400, "from after to", () => admin("/admin/v1/stats?from=2020-01-02T00:00:00Z&to=2020-01-01T00:00:00Z")],
 ];
 
 describe("real answers conform to the document", () => {

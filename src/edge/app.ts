@@ -13,6 +13,7 @@ import type { AppEnv } from "./context";
 import { clientCors } from "./cors";
 import { inbox } from "./inbox";
 import { push } from "./push";
+import { stats } from "./stats";
 import { answer, describe, openApiRoute } from "./openapi";
 import { onError, problemResponse } from "./problem";
 
@@ -54,6 +55,7 @@ app
   )
   .route("/v1/inbox", inbox)
   .route("/v1/push", push)
+  .route("/admin/v1/stats", stats)
   .route("/admin/v1", admin)
   .notFound((c) => problemResponse(404, `There is no route ${c.req.path}.`))
   .onError(onError);

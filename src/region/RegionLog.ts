@@ -6,11 +6,18 @@
 // Retained ids are always one contiguous run oldest..head, because retention
 // only ever removes the oldest rows (by count or by age). That makes the count
 // `head - oldest + 1` and lets every read start at `id > X` without a scan.
+//
+// It counts the ids it assigns (announcements.published in GET /admin/v1/stats)
+// in a StatsBuffer kept in its `region` row, flushed to their shard by the
+// alarm, which serves whichever deadline comes first: the oldest
+// announcement's expiry or the stats' flush.
 import { DurableObject } from "cloudflare:workers";
 import { config, type Env } from "../config";
 import { inboxStub } from "../shared/objects";
 import { migrate } from "../shared/migrations";
 import { MeteredSql } from "../shared/sql";
+import { StatsBuffer } from "../stats/buffer";
+import { flushStats } from "../stats/flush";
 import type { UserInbox } from "../user/UserInbox";
 import { jsonWithLists, type Announcement, type MessageContent } from "../shared/schema";
 import { regionSchema } from "./schema";
@@ -28,16 +35,21 @@ export class RegionLog extends DurableObject<Env> {
   private reads = 0;
   /** Users with a live connection following this region, with their stubs (one stub keeps calls in order). */
   private readonly followers = new Map<string, DurableObjectStub<UserInbox>>();
+  /** The ids assigned and not yet counted by the stats shard. */
+  private readonly stats: StatsBuffer;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = new MeteredSql(ctx.storage.sql);
     migrate(ctx.storage, this.sql, regionSchema);
-    const saved = this.sql.first<{ epoch: string; head: number }>("SELECT epoch, head FROM region");
+    const saved = this.sql.first<{ epoch: string; head: number; stats: string | null }>(
+      "SELECT epoch, head, stats FROM region",
+    );
     // The epoch is fixed the first time the region is used, read or written.
     const epoch = saved?.epoch ?? crypto.randomUUID().replaceAll("-", "").slice(0, 16);
     if (!saved) this.sql.run("INSERT INTO region (singleton, epoch, head) VALUES (1, ?, 0)", epoch);
     this.region = { epoch, head: saved?.head ?? 0, oldest: null };
+    this.stats = StatsBuffer.from(saved?.stats ? JSON.parse(saved.stats) : null);
     this.loadOldest();
     // A copy of this region held in this isolate may predate this object's start (storage may be new).
     forgetTail(ctx.id.name!);
@@ -51,7 +63,9 @@ export class RegionLog extends DurableObject<Env> {
     const announcement: Announcement = { id, region: regionName, ...content, createdAt };
     const message = JSON.stringify(announcement);
     this.sql.run("INSERT INTO announcements (id, stored_at, message) VALUES (?, ?, ?)", id, Date.now(), message);
-    this.sql.run("UPDATE region SET head = ?", id);
+    const statsDueAt = this.stats.flushDueAt;
+    this.stats.announcements(Date.parse(createdAt), 1);
+    this.sql.run("UPDATE region SET head = ?, stats = ?", id, JSON.stringify(this.stats));
     this.region.head = id;
     const { ANNOUNCEMENT_LIMIT } = config(this.env);
     if (id - (this.region.oldest ?? id) + 1 > ANNOUNCEMENT_LIMIT) {
@@ -59,7 +73,7 @@ export class RegionLog extends DurableObject<Env> {
       // The alarm stays aimed at the removed row's expiry: it fires early, removes nothing, re-aims.
       this.loadOldest();
     }
-    if (wasEmpty) await this.oldestChanged();
+    if (wasEmpty || this.stats.flushDueAt !== statsDueAt) await this.armAlarm();
     recordPublish(regionName, this.region, { id, message });
     if (this.followers.size > 0) this.enqueuePush(regionName, { id, message });
     return id;
@@ -114,7 +128,11 @@ export class RegionLog extends DurableObject<Env> {
 
   async alarm() {
     this.dropExpired();
-    await this.oldestChanged();
+    if (this.stats.isDue()) {
+      await flushStats(this.env, `region:${this.ctx.id.name}`, this.stats);
+      this.sql.run("UPDATE region SET stats = ?", JSON.stringify(this.stats));
+    }
+    await this.armAlarm();
   }
 
   private addFollower(user: string) {
@@ -189,10 +207,13 @@ export class RegionLog extends DurableObject<Env> {
     this.oldestStoredAt = oldest?.stored_at ?? null;
   }
 
-  /** Aims the alarm at the moment the oldest retained announcement expires. */
-  private async oldestChanged() {
+  /** Aims the alarm at the earliest deadline: the oldest retained announcement's expiry, or the stats' flush. */
+  private async armAlarm() {
     this.loadOldest();
-    if (this.oldestStoredAt === null) return this.ctx.storage.deleteAlarm();
-    await this.ctx.storage.setAlarm(this.oldestStoredAt + config(this.env).ANNOUNCEMENT_TTL_SECONDS * 1000);
+    const expiresAt =
+      this.oldestStoredAt === null ? null : this.oldestStoredAt + config(this.env).ANNOUNCEMENT_TTL_SECONDS * 1000;
+    const deadlines = [expiresAt, this.stats.flushDueAt].filter((at) => at !== null);
+    if (deadlines.length === 0) return this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.setAlarm(Math.min(...deadlines));
   }
 }

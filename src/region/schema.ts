@@ -20,6 +20,9 @@ export const regionSchema: Schema = {
         head INTEGER NOT NULL
       );
     `,
+    // 2. The announcement stats not yet flushed to their shard (src/stats/buffer.ts),
+    //    in the row every publish writes anyway; null until the first publish.
+    `ALTER TABLE region ADD COLUMN stats TEXT`,
   ],
   unversionedTables: ["announcements", "followers", "region"],
 };

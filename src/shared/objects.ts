@@ -21,3 +21,5 @@ function stubFor<T extends Rpc.DurableObjectBranded | undefined>(namespace: Dura
 
 export const inboxStub = (env: Pick<Env, "USERS">, userId: string) => stubFor(env.USERS, userId);
 export const regionStub = (env: Pick<Env, "REGIONS">, regionId: string) => stubFor(env.REGIONS, regionId);
+/** Stats shard number `shard` (src/stats/shards.ts). */
+export const statsStub = (env: Pick<Env, "STATS">, shard: number) => stubFor(env.STATS, `shard-${shard}`);

@@ -130,6 +130,33 @@ const rowsCost = { rowsRead: count, rowsWritten: count };
 export const userStorageCost = v.strictObject(rowsCost);
 export const regionStorageCost = v.strictObject({ ...rowsCost, reads: count });
 
+const outcomeCounts = <Names extends string>(names: readonly Names[]) =>
+  v.strictObject(Object.fromEntries(names.map((name) => [name, count])) as Record<Names, typeof count>);
+const share = v.nullable(v.pipe(v.number(), v.minValue(0), v.maxValue(1)));
+const latencyPercentiles = v.strictObject({ p50: v.nullable(count), p90: v.nullable(count), p99: v.nullable(count) });
+const pushCounts = outcomeCounts(["sent", "failed", "retried", "removed"]);
+
+export const statsAnswer = v.strictObject({
+  from: timestamp,
+  to: timestamp,
+  personal: v.strictObject({
+    messages: count,
+    deliveries: v.pipe(count, v.description("The (message, device) pairs: the sum of arrived, withdrawn and notArrived.")),
+    arrived: outcomeCounts(["push", "live", "poll"]),
+    withdrawn: outcomeCounts(["read", "retracted"]),
+    notArrived: outcomeCounts(["expired", "evicted", "forgotten", "pending"]),
+    arrivalRate: v.pipe(share, v.description("arrived ÷ (deliveries − withdrawn − pending); null when that is 0.")),
+    backstopShare: v.pipe(share, v.description("(live + poll) ÷ arrived; null when nothing arrived.")),
+    latencyMs: v.pipe(
+      v.strictObject({ push: latencyPercentiles, live: latencyPercentiles, poll: latencyPercentiles }),
+      v.description("From publish to arrival, per route: nearest-rank percentiles within 0.05 %; null without arrivals."),
+    ),
+  }),
+  push: v.strictObject({ webpush: pushCounts, fcm: pushCounts, apns: pushCounts }),
+  announcements: v.strictObject({ published: count }),
+});
+export type StatsAnswer = v.InferOutput<typeof statsAnswer>;
+
 // ---- open routes ----------------------------------------------------------------
 
 export const healthAnswer = v.strictObject({ ok: v.literal(true) });

@@ -143,6 +143,62 @@ export const regionLogQuery = v.object({
   limit,
 });
 
+const INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:Z|([+-])(\d{2}):(\d{2}))$/i;
+
+/**
+ * The milliseconds of an ISO 8601 instant in RFC 3339's profile (date, time
+ * with seconds, an optional fraction, `Z` or an offset), or null for text that
+ * is not one: also a day or time that does not exist (February 30th, 24:00,
+ * a leap second), which Date.parse would roll over. Digits past the
+ * millisecond are dropped.
+ */
+function parseInstant(text: string): number | null {
+  const match = INSTANT.exec(text);
+  if (!match) return null;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const [, fraction = "", sign, offsetHours = "0", offsetMinutes = "0"] = match.slice(6);
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, Number(fraction.slice(0, 3).padEnd(3, "0")));
+  // A day the month does not have rolls over into another month.
+  const exists = date.getUTCMonth() === month - 1 && hour < 24 && minute < 60 && second < 60;
+  if (!exists || Number(offsetHours) > 23 || Number(offsetMinutes) > 59) return null;
+  const offset = (sign === "-" ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes)) * 60_000;
+  return date.getTime() - offset;
+}
+
+const instant = v.pipe(
+  v.custom<string>(
+    (value) => typeof value === "string" && parseInstant(value) !== null,
+    "must be an ISO 8601 instant with seconds and a time zone, such as 2026-11-25T10:00:00Z",
+  ),
+  // A custom check has no JSON Schema of its own: this is what the OpenAPI document says of it.
+  v.metadata({ type: "string", format: "date-time" }),
+);
+
+export const statsQuery = v.object({
+  from: v.optional(about(instant, "The window's start, included (default: 24 hours before `to`); at most 31 days before `to`.")),
+  to: v.optional(about(instant, "The window's end, excluded (default: now).")),
+});
+export type StatsQuery = v.InferOutput<typeof statsQuery>;
+
+const HOUR_MS = 3_600_000;
+/** The longest window a stats query may ask for. */
+const STATS_WINDOW_MAX_MS = 31 * 24 * HOUR_MS;
+
+/**
+ * The window of a stats query at `now` (ms): `to` defaults to now and `from`
+ * to 24 hours before `to`. Either [from, to) or what is wrong with `from`,
+ * which is the parameter at fault whenever the two do not fit together.
+ */
+export function statsWindow({ from, to }: StatsQuery, now: number): { from: number; to: number } | { fromError: string } {
+  const end = to === undefined ? now : parseInstant(to)!;
+  const start = from === undefined ? end - 24 * HOUR_MS : parseInstant(from)!;
+  if (start > end) return { fromError: "must not be after to" };
+  if (end - start > STATS_WINDOW_MAX_MS) return { fromError: "must be at most 31 days before to" };
+  return { from: start, to: end };
+}
+
 // What comes back out: the OpenAPI document describes answers with these, and
 // their types derive from them. Answers are not checked against them at run time.
 export const timestamp = v.pipe(v.string(), v.isoTimestamp());
