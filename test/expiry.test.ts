@@ -3,6 +3,7 @@
 // which run in this isolate); the alarm is run with runDurableObjectAlarm.
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { FLUSH_DELAY_MS } from "../src/stats/buffer";
 import {
   ackUpTo,
   admin,
@@ -43,6 +44,8 @@ const alarmAt = (userId: string, ms: number) => {
   return runUserAlarm(userId);
 };
 const iso = (ms: number) => new Date(t0 + ms).toISOString();
+/** A publish's stats are flushed first (FLUSH_DELAY_MS after it, by the same alarm); then the alarm is the sets' own. */
+const statsFlushed = (userId: string) => alarmAt(userId, FLUSH_DELAY_MS);
 
 /** What the object holds, read straight from its storage: no request's own expiry check runs. */
 function stored(userId: string) {
@@ -62,6 +65,8 @@ function stored(userId: string) {
 describe("the pending set's TTL", () => {
   it("the alarm clears the pending set PENDING_TTL_SECONDS after the insert", async () => {
     const user = await userWithMessages(2);
+    expect((await stored(user)).alarm).toBe(t0 + FLUSH_DELAY_MS);
+    await statsFlushed(user);
     expect((await stored(user)).alarm).toBe(t0 + PENDING_TTL);
 
     expect(await alarmAt(user, PENDING_TTL)).toBe(true);
@@ -180,6 +185,7 @@ describe("the admin view's expiresAt", () => {
 
   it("the alarm fires exactly at the expiresAt the admin view shows", async () => {
     const user = await userWithMessages(1);
+    await statsFlushed(user);
     const view = await userView(user);
     expect(new Date(view.pending.expiresAt!).getTime()).toBe((await stored(user)).alarm);
   });
@@ -236,9 +242,11 @@ describe("the alarm itself", () => {
     expect((await poll(user)).personal.map((m) => m.seq)).toEqual([1]);
   });
 
-  it("an alarm right after publishing removes nothing", async () => {
+  it("an alarm right after publishing removes nothing (the stats' flush comes first)", async () => {
     const user = await userWithMessages(1);
     expect(await runUserAlarm(user)).toBe(true);
+    expect(await stored(user)).toStrictEqual({ pending: [1], unread: [1], idempotencyKeys: 0, alarm: t0 + FLUSH_DELAY_MS });
+    await statsFlushed(user);
     expect(await stored(user)).toStrictEqual({ pending: [1], unread: [1], idempotencyKeys: 0, alarm: t0 + PENDING_TTL });
   });
 
@@ -258,6 +266,7 @@ describe("the alarm itself", () => {
       headers: { "Idempotency-Key": "k" },
     });
     expect(keyed.status).toBe(201);
+    await statsFlushed(user);
     expect((await stored(user)).alarm).toBe(t0 + IDEMPOTENCY_TTL);
 
     expect(await alarmAt(user, IDEMPOTENCY_TTL)).toBe(true);

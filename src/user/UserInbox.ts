@@ -22,7 +22,8 @@ import type { ReadFrom, StoredAnnouncement } from "../region/window";
 import { catchupFrame, frame, parseClientFrame, type ServerFrame } from "../shared/frames";
 import type { PublishAnswer } from "../shared/responses";
 import type { PushRegistration } from "../shared/push-registration";
-import type { StatsRecorder } from "../stats/recorder";
+import { withAnalytics } from "../stats/analytics";
+import { flushStats } from "../stats/flush";
 import type { MessageContent, ReadReceipt } from "../shared/schema";
 import { migrate } from "../shared/migrations";
 import { rateLimitDetail, retryAfterSeconds, withinClientLimit } from "../shared/rate-limit";
@@ -67,7 +68,6 @@ export class UserInbox extends DurableObject<Env> {
   private readonly registrations: PushRegistrations;
   private readonly handOvers: HandOvers;
   private readonly deliveries: Deliveries;
-  private readonly stats: StatsRecorder;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -87,8 +87,9 @@ export class UserInbox extends DurableObject<Env> {
     this.live = new LiveSockets(ctx, (device, region, epoch, cursor) => this.cursors.store(device, region, epoch, cursor));
     const isLive = (device: string) => this.live.holds(device);
     this.handOvers = new HandOvers(sql);
-    this.stats = {  message() {}, pair() {}, push() {}, announcements() {} };
-    this.deliveries = new Deliveries(sql, this.sets, this.devices, this.handOvers, () => this.stats);
+    this.deliveries = new Deliveries(sql, this.sets, this.devices, this.handOvers, () =>
+      withAnalytics(this.state.stats, this.env.ARRIVAL_ANALYTICS, ctx.id.name!),
+    );
     this.receipts = new Receipts(this.sets, this.state, this.devices, this.deliveries);
     this.expiry = new Expiry(settings, this.sets, keys, this.state, this.devices, this.receipts, this.deliveries, isLive);
     this.publishing = new Publishing(settings, this.sets, keys, this.expiry, this.state, this.devices, this.deliveries);
@@ -200,6 +201,8 @@ export class UserInbox extends DurableObject<Env> {
   async alarm() {
     this.state.alarmFired();
     this.expiry.clearDue();
+    // The flush drains its batch before it awaits the shard; a request meanwhile arms the alarm for its retry.
+    if (this.state.stats.isDue()) await flushStats(this.env, `user:${this.ctx.id.name}`, this.state.stats);
     this.state.flush();
   }
 

@@ -2,10 +2,12 @@
 // one row, mirrored in memory. Keeping the set sizes here, rather than counting
 // rows, keeps every operation's storage reads proportional to what it returns.
 //
-// The four deadlines share the object's single alarm, which is never later
-// than the earliest of them.
+// The four deadlines, and the stats' flush (src/stats/buffer.ts, kept in the
+// same row so buffering them costs no row of its own), share the object's
+// single alarm, which is never later than the earliest of them.
 
 import type { MeteredSql } from "../shared/sql";
+import { StatsBuffer, type StatsBufferData } from "../stats/buffer";
 
 export interface InboxValues {
   /** Highest seq ever assigned: never reused, also after the sets are cleared. */
@@ -22,6 +24,8 @@ export interface InboxValues {
   evictedWithoutDevice: number;
   /** When the object's one alarm is set for (kept here so no start-up has to ask the runtime). */
   alarmAt: number | null;
+  /** The stats recorded and not yet flushed to their shard (src/stats/buffer.ts), changed in place. */
+  stats: StatsBufferData | null;
 }
 
 const empty: InboxValues = {
@@ -35,12 +39,17 @@ const empty: InboxValues = {
   devicesForgetAt: null,
   evictedWithoutDevice: 0,
   alarmAt: null,
+  stats: null,
 };
 
 export class InboxState {
   readonly values: InboxValues;
+  /** The stats kept in the row: the same data as `values.stats`, which it edits in place. */
+  readonly stats: StatsBuffer;
   /** The values as last written, so that a flush that changes nothing writes (or serialises) nothing. */
   private written: InboxValues;
+  /** The stats as last written: they change in place, so they are compared as text. */
+  private writtenStats: string;
   private readonly storage: DurableObjectStorage;
 
   constructor(
@@ -50,7 +59,10 @@ export class InboxState {
     this.storage = ctx.storage;
     const row = this.sql.first<{ state: string }>("SELECT state FROM inbox");
     this.values = { ...empty, ...(row && JSON.parse(row.state)) };
+    this.stats = StatsBuffer.from(this.values.stats);
+    this.values.stats = this.stats.toJSON();
     this.written = { ...this.values };
+    this.writtenStats = JSON.stringify(this.values.stats);
   }
 
   /**
@@ -67,16 +79,20 @@ export class InboxState {
    */
   flush() {
     const { pendingExpiresAt, unreadExpiresAt, idempotencyExpiresAt, devicesForgetAt, alarmAt } = this.values;
-    const deadlines = [pendingExpiresAt, unreadExpiresAt, idempotencyExpiresAt, devicesForgetAt].filter((at) => at !== null);
+    const deadlines = [pendingExpiresAt, unreadExpiresAt, idempotencyExpiresAt, devicesForgetAt, this.stats.flushDueAt].filter(
+      (at) => at !== null,
+    );
     const next = deadlines.length > 0 ? Math.min(...deadlines) : null;
     if (next !== null && (alarmAt === null || next < alarmAt)) {
       this.values.alarmAt = next;
       void this.storage.setAlarm(next);
     }
     const values = this.values;
-    if ((Object.keys(values) as (keyof InboxValues)[]).some((name) => values[name] !== this.written[name])) {
+    const stats = JSON.stringify(values.stats);
+    if (stats !== this.writtenStats || (Object.keys(values) as (keyof InboxValues)[]).some((name) => values[name] !== this.written[name])) {
       this.sql.run("INSERT OR REPLACE INTO inbox (singleton, state) VALUES (1, ?)", JSON.stringify(values));
       this.written = { ...values };
+      this.writtenStats = stats;
     }
   }
 
