@@ -74,13 +74,15 @@ describe("a fresh object", () => {
     }));
     expect(userStorage).toStrictEqual({
       version: userSchema.steps.length,
-      // Step 2 put the cursors per device; step 3 added the push channels, step 4 their pending attempts.
+      // Step 2 put the cursors per device; step 3 added the push channels, step 4 their pending attempts,
+      // step 5 the outcomes of those that ended.
       tables: [
         ...userSchema.unversionedTables.filter((table) => table !== "cursors"),
         "device_cursors",
         "devices",
         "evictions",
         "push_jobs",
+        "push_outcomes",
         "push_registrations",
         "schema_version",
       ].sort(),

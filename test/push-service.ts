@@ -2,12 +2,14 @@
 // in workerd drive them: subscriptions and device tokens issued as the real services issue them, faults
 // programmed per target, and what each target received. postbox reaches them with the global fetch:
 // vitest.config.ts points every channel's settings at them.
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { JWTPayload } from "jose";
-import { expect, inject, vi } from "vitest";
+import { expect, inject } from "vitest";
 import type { PushChannel } from "../src/push/channel";
 import type { WebPushSubscription } from "../src/shared/push-registration";
-import { client, type ClientClaims } from "./helpers";
+import { client, userStub, type ClientClaims } from "./helpers";
+import { waitFor } from "./live-helpers";
 
 /** What globalSetup provides: the services' origin and the credentials they issued. */
 export interface PushServices {
@@ -41,7 +43,7 @@ export interface Received {
   /** Lowercase names, as Node gives them. */
   headers: Record<string, string>;
   /** The postbox payload: a live frame or a poll frame. */
-  payload: { type: "personal"; message: Record<string, unknown> } | { type: "poll"; seq: number };
+  payload: { type: "personal"; message: { seq: number } & Record<string, unknown> } | { type: "poll"; seq: number };
   /** Web Push: the decrypted body's size and the VAPID token's claims and key. */
   bodyBytes?: number;
   vapid?: { claims: JWTPayload; k: string };
@@ -80,17 +82,40 @@ export const setFaults = (target: string, ...faults: Fault[]) => control<void>("
 
 export const logOf = (target: string) => control<{ received: Received[]; refused: Refused[] }>(`log?target=${encodeURIComponent(target)}`);
 
-/** Waits until the target has received `count` pushes (polling the stand-in; a refusal fails at once), and answers them. */
-export async function waitForPushes(target: string, count: number, timeout = 5_000) {
-  return vi.waitFor(
-    async () => {
-      const { received, refused } = await logOf(target);
-      expect(refused, "pushes the stand-in refused").toEqual([]);
-      expect(received.length, `pushes received by ${target}`).toBeGreaterThanOrEqual(count);
-      return received;
-    },
-    { timeout, interval: 20 },
-  );
+/** The seq a push is of, whichever frame it carries. */
+export const seqOf = ({ payload }: Received) => (payload.type === "personal" ? payload.message.seq : payload.seq);
+
+/** The seqs of the pushes the target has received so far, in arrival order. */
+export const seqsPushedTo = async (target: string) => (await logOf(target)).received.map(seqOf);
+
+// The waits below poll on the real timers and leave a stopped clock where it is (vi.waitFor would move
+// it on as it polls), so that the times postbox computes stay exact.
+
+/** Waits until the target has received `count` pushes (a refusal fails at once), and answers them. */
+export async function waitForPushes(target: string, count: number) {
+  let log: Awaited<ReturnType<typeof logOf>> = { received: [], refused: [] };
+  const enough = async () => {
+    log = await logOf(target);
+    if (log.refused.length > 0) throw new Error(`the stand-in refused pushes to ${target}: ${JSON.stringify(log.refused)}`);
+    return log.received.length >= count;
+  };
+  await waitFor(enough, `${count} push(es) to ${target}`, () => log.received.map(({ status, payload }) => ({ status, payload })));
+  return log.received;
+}
+
+/** Waits until the user's object has recorded the pushes of `seq` as `expected` (by device; matchers allowed). */
+export async function waitForPushOf(userId: string, seq: number, expected: Record<string, unknown>) {
+  let seen: Record<string, unknown> = {};
+  const matches = async () => {
+    seen = await pushOf(userId, seq);
+    try {
+      expect(seen).toEqual(expected);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  await waitFor(matches, `the pushes of seq ${seq} to be ${JSON.stringify(expected)}`, () => seen);
 }
 
 /**
@@ -104,4 +129,14 @@ export async function registerPush(userId: string, channel: PushChannel, claims:
   const res = await client(userId, "/v1/push", { ...claims, method: "PUT", json: body });
   if (res.status !== 200) throw new Error(`PUT /v1/push answered ${res.status}: ${await res.text()}`);
   return subscription?.endpoint ?? token!;
+}
+
+/** Each device's push of message `seq` as the user's object keeps it (channel, attempts, last status, at), by device. */
+export const pushOf = (userId: string, seq: number) =>
+  runInDurableObject(userStub(userId), (instance) => Object.fromEntries(instance.pushOf(seq)));
+
+/** The device's registered channel, as GET /v1/push answers it. */
+export async function channelOf(userId: string, claims: ClientClaims = {}) {
+  const res = await client(userId, "/v1/push", claims);
+  return ((await res.json()) as { channel: PushChannel | null }).channel;
 }

@@ -4,7 +4,8 @@
 //
 // It also holds the user's live connections (hibernatable WebSockets) and
 // sends each of them every new personal message and, for the region it
-// follows, every new announcement.
+// follows, every new announcement; and it pushes each new personal message
+// through the push channels of the devices without one (dispatch.ts).
 //
 // This file is the object's surface: each method wires the modules that hold
 // the concerns (publishing, polling, receipts, views, expiry, cursors, regions,
@@ -23,18 +24,21 @@ import { catchupFrame, frame, parseClientFrame, type ServerFrame } from "../shar
 import type { PublishAnswer } from "../shared/responses";
 import type { PushRegistration } from "../shared/push-registration";
 import type { MessageContent, ReadReceipt } from "../shared/schema";
+import type { StatsRecorder } from "../stats/recorder";
 import { migrate } from "../shared/migrations";
 import { rateLimitDetail, retryAfterSeconds, withinClientLimit } from "../shared/rate-limit";
 import { MeteredSql } from "../shared/sql";
 import { connectionOf, parseEventId, send, type Connection } from "./connection";
 import { Cursors } from "./cursors";
 import { Devices } from "./devices";
+import { PushDispatch } from "./dispatch";
 import { Expiry } from "./expiry";
 import { IdempotencyKeys, type IdempotencyKey } from "./idempotency";
 import { LiveSockets } from "./live";
 import { MessageSets } from "./message-sets";
 import { Polling, type PollRequest } from "./polling";
 import { Publishing } from "./publishing";
+import { PushJobs } from "./push-jobs";
 import { PushRegistrations } from "./push-registrations";
 import { Receipts } from "./receipts";
 import { Regions } from "./regions";
@@ -62,6 +66,8 @@ export class UserInbox extends DurableObject<Env> {
   private readonly views: Views;
   private readonly live: LiveSockets;
   private readonly registrations: PushRegistrations;
+  private readonly dispatch: PushDispatch;
+  private readonly stats: StatsRecorder;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -74,7 +80,10 @@ export class UserInbox extends DurableObject<Env> {
     // Modules read `this.env` at each call rather than keep it: a test gives a running object
     // other settings (test/config.test.ts).
     const settings = () => config(this.env);
-    this.devices = new Devices(sql, this.state, () => ({ limit: settings().DEVICE_LIMIT, ttlMs: settings().DEVICE_TTL_SECONDS * 1000 }));
+    this.devices = new Devices(sql, this.state, () => ({ limit: settings().DEVICE_LIMIT, ttlMs: settings().DEVICE_TTL_SECONDS * 1000 }), {
+      acknowledged: (device) => this.dispatch.acknowledged(device),
+      forgotten: (device) => this.dispatch.forgotten(device),
+    });
     this.live = new LiveSockets(ctx, (device, region, epoch, cursor) => this.cursors.store(device, region, epoch, cursor));
     const isLive = (device: string) => this.live.holds(device);
     this.receipts = new Receipts(this.sets, this.state, this.devices);
@@ -83,6 +92,10 @@ export class UserInbox extends DurableObject<Env> {
     this.polling = new Polling(this.sets, this.state, this.cursors, this.receipts, this.devices);
     this.regions = new Regions(ctx, () => this.env);
     this.registrations = new PushRegistrations(sql);
+    this.stats = { message() {}, pair() {}, push() {}, announcements() {} };
+    const jobs = new PushJobs(sql, () => settings().PUSH_MAX_ATTEMPTS);
+    const stats = () => this.stats;
+    this.dispatch = new PushDispatch(jobs, this.sets, this.devices, this.registrations, this.state, isLive, () => this.env, stats);
     this.views = new Views(sql, this.sets, this.state, this.cursors, this.devices, this.receipts, isLive, this.registrations);
     // Answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
@@ -90,9 +103,12 @@ export class UserInbox extends DurableObject<Env> {
 
   async publish(content: MessageContent, idempotency?: IdempotencyKey): Promise<PublishAnswer | "conflict"> {
     this.expiry.clearDue();
-    const published = this.publishing.publish(content, idempotency);
+    const targets = this.dispatch.targets();
+    const published = this.publishing.publish(content, idempotency, targets.length);
     if ("repeat" in published) return published.repeat;
-    this.live.sendPersonal(published.answer.seq, published.message);
+    const { seq, createdAt } = published.answer;
+    this.live.sendPersonal(seq, published.message);
+    this.dispatch.published(seq, targets, Date.parse(createdAt));
     return published.answer;
   }
 
@@ -131,6 +147,7 @@ export class UserInbox extends DurableObject<Env> {
   registerPush(device: string, registration: PushRegistration) {
     this.expiry.clearDue();
     this.registrations.register(this.seen(device).id, registration);
+    this.dispatch.registered(device, registration.channel);
     this.state.flush();
     return { device, channel: registration.channel };
   }
@@ -139,6 +156,7 @@ export class UserInbox extends DurableObject<Env> {
   unregisterPush(device: string) {
     this.expiry.clearDue();
     this.registrations.remove(this.seen(device).id);
+    this.dispatch.registered(device, null);
     this.state.flush();
     return { device, channel: null };
   }
@@ -166,9 +184,16 @@ export class UserInbox extends DurableObject<Env> {
     return this.views.storageCost();
   }
 
+  /** Each device's push of message `seq`: channel, attempts, the last answer's status and time. */
+  pushOf(seq: number) {
+    return this.dispatch.pushOf(seq);
+  }
+
   async alarm() {
     this.state.alarmFired();
     this.expiry.clearDue();
+    // Hands out the push attempts due, without waiting for their answers.
+    this.dispatch.sendDue();
     this.state.flush();
   }
 

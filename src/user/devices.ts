@@ -41,6 +41,14 @@ export interface DeviceSettings {
   ttlMs: number;
 }
 
+/** What the push dispatch (dispatch.ts) needs to hear of a device. */
+export interface DeviceEvents {
+  /** It acknowledged up to its new `acked`: nothing up to there is to be pushed to it any more. */
+  acknowledged(device: Device): void;
+  /** It is about to be forgotten, at `at`: what it has pending will not reach it. */
+  forgotten(device: Device, at: number): void;
+}
+
 export class Devices {
   private readonly all = new Map<string, Device>();
   /** The newest evicted seq (0: none yet). */
@@ -50,6 +58,7 @@ export class Devices {
     private readonly sql: MeteredSql,
     private readonly state: InboxState,
     private readonly settings: () => DeviceSettings,
+    private readonly events: DeviceEvents,
   ) {
     for (const row of sql.all<DeviceRow>("SELECT * FROM devices")) {
       this.all.set(row.device, {
@@ -99,7 +108,7 @@ export class Devices {
     }
     const firstKnown = this.known().length === 0;
     if (!device) {
-      while (this.all.size >= this.settings().limit) this.dropLeastRecent(isLive);
+      while (this.all.size >= this.settings().limit) this.dropLeastRecent(now, isLive);
       device = { id, known: true, acked: 0, seenAt: now, storedSeenAt: now, dropped: 0, evictedSeen: 0 };
       this.all.set(id, device);
     }
@@ -119,6 +128,7 @@ export class Devices {
     device.evictedSeen = this.lastEvicted;
     device.acked = acked;
     this.write(device);
+    this.events.acknowledged(device);
     return true;
   }
 
@@ -164,6 +174,7 @@ export class Devices {
       if (isLive(device.id)) {
         this.see(device.id, now, isLive);
       } else if (device.seenAt + this.settings().ttlMs <= now) {
+        this.events.forgotten(device, device.seenAt + this.settings().ttlMs);
         device.known = false;
         this.write(device);
         forgotten.push(device.id);
@@ -175,9 +186,10 @@ export class Devices {
   }
 
   /** The least recently seen row goes; a device with an open live connection counts as seen now. */
-  private dropLeastRecent(isLive: (id: string) => boolean) {
+  private dropLeastRecent(now: number, isLive: (id: string) => boolean) {
     const lastSeen = (device: Device) => (isLive(device.id) ? Infinity : device.seenAt);
     const oldest = [...this.all.values()].reduce((a, b) => (lastSeen(b) < lastSeen(a) ? b : a));
+    if (oldest.known) this.events.forgotten(oldest, now);
     this.all.delete(oldest.id);
     this.sql.run("DELETE FROM devices WHERE device = ?", oldest.id);
     this.sql.run("DELETE FROM device_cursors WHERE device = ?", oldest.id);

@@ -25,7 +25,8 @@ export class Publishing {
     private readonly devices: Devices,
   ) {}
 
-  publish(content: MessageContent, idempotency?: IdempotencyKey): Published {
+  /** `pushed`: how many devices the message is being pushed to (dispatch.ts), for the answer. */
+  publish(content: MessageContent, idempotency: IdempotencyKey | undefined, pushed: number): Published {
     const now = Date.now();
     if (idempotency) {
       // A repeat writes nothing: what clearDue cleared is written by the next flush, or after a
@@ -42,7 +43,7 @@ export class Publishing {
     const evicted = this.sets.removeOldest("pending", values.pendingCount + 1 - PENDING_LIMIT);
     const evictedUnread = this.sets.removeOldest("unread", values.unreadCount + 1 - UNREAD_LIMIT);
     this.devices.evicted(evicted);
-    const answer: PublishAnswer = { seq, createdAt, evicted: evicted.length };
+    const answer: PublishAnswer = { seq, createdAt, evicted: evicted.length, pushed };
     if (idempotency) this.keys.remember(idempotency, answer, now);
     this.state.update({
       lastSeq: seq,

@@ -3,7 +3,7 @@
 // rows, keeps every operation's storage reads proportional to what it returns.
 //
 // The four deadlines share the object's single alarm, which is never later
-// than the earliest of them.
+// than the earliest of them, nor than the earliest push job (armBy).
 
 import type { MeteredSql } from "../shared/sql";
 
@@ -78,6 +78,16 @@ export class InboxState {
       this.sql.run("INSERT OR REPLACE INTO inbox (singleton, state) VALUES (1, ?)", JSON.stringify(values));
       this.written = { ...values };
     }
+  }
+
+  /**
+   * Keeps the alarm no later than `at` (null: nothing to wait for), for a deadline the row does not
+   * hold: the next push job's (push-jobs.ts keeps it). The next flush writes the moved alarm.
+   */
+  armBy(at: number | null) {
+    if (at === null || (this.values.alarmAt !== null && this.values.alarmAt <= at)) return;
+    this.values.alarmAt = at;
+    void this.storage.setAlarm(at);
   }
 
   /** Applies `changes` on top of any direct edits to `values`, and flushes. */
