@@ -27,7 +27,18 @@ import {
   type ClientClaims,
 } from "./helpers";
 import { caughtUpSocket, closeAllLive } from "./live-helpers";
-import { logOf, pushOf, pushServices, registerPush, seqOf, seqsPushedTo, setFaults, waitForPushes, waitForPushOf } from "./push-service";
+import {
+  logOf,
+  pushJobsLeft,
+  pushOf,
+  pushServices,
+  registerPush,
+  seqOf,
+  seqsPushedTo,
+  setFaults,
+  waitForPushes,
+  waitForPushOf,
+} from "./push-service";
 
 const TABLET: ClientClaims = { device: "tablet" };
 const DESK: ClientClaims = { device: "desk" };
@@ -163,6 +174,7 @@ describe("a push stops (and a retry goes nowhere) once the message is not pendin
   it("the device acknowledged it", async () => {
     const { user, target } = await retryPending();
     expect((await ackUpTo(user, 1, PHONE)).status).toBe(200);
+    expect(await pushJobsLeft(user)).toBe(0);
     await retryTimeComes(user);
     await waitForPushes(target, 2);
     expect(await seqsPushedTo(target)).toEqual([1, 2]);
@@ -172,6 +184,8 @@ describe("a push stops (and a retry goes nowhere) once the message is not pendin
   it("another device read it", async () => {
     const { user, target } = await retryPending();
     expect((await markRead(user, { seqs: [1] }, LAPTOP)).status).toBe(200);
+    // Not ended at once: the retry finds the message read when it is due.
+    expect(await pushJobsLeft(user)).toBe(1);
     await retryTimeComes(user);
     await waitForPushes(target, 2);
     expect(await seqsPushedTo(target)).toEqual([1, 2]);
@@ -180,6 +194,7 @@ describe("a push stops (and a retry goes nowhere) once the message is not pendin
   it("the device removed its registration, or registered another channel", async () => {
     const removed = await retryPending();
     await client(removed.user, "/v1/push", { ...PHONE, method: "DELETE" });
+    expect(await pushJobsLeft(removed.user)).toBe(0);
     const fresh = await registerPush(removed.user, "webpush", PHONE);
     await retryTimeComes(removed.user);
     await waitForPushes(fresh, 1);
@@ -187,6 +202,7 @@ describe("a push stops (and a retry goes nowhere) once the message is not pendin
 
     const switched = await retryPending();
     const token = await registerPush(switched.user, "fcm", PHONE);
+    expect(await pushJobsLeft(switched.user)).toBe(0);
     await retryTimeComes(switched.user);
     await waitForPushes(token, 1);
     expect([await seqsPushedTo(switched.target), await seqsPushedTo(token)]).toEqual([[1], [2]]);
@@ -196,6 +212,7 @@ describe("a push stops (and a retry goes nowhere) once the message is not pendin
     const { user, target } = await retryPending("fcm");
     await sameVarsInObject(userStub(user), { DEVICE_LIMIT: 2 });
     await makeKnown(user, LAPTOP, TABLET);
+    expect(await pushJobsLeft(user)).toBe(0);
     await retryTimeComes(user);
     expect(await pushOf(user, 1)).toMatchObject({ phone: { attempts: 1, lastStatus: 503 } });
     expect(await seqsPushedTo(target)).toEqual([1]);

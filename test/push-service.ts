@@ -135,6 +135,10 @@ export async function registerPush(userId: string, channel: PushChannel, claims:
 export const pushOf = (userId: string, seq: number) =>
   runInDurableObject(userStub(userId), (instance) => Object.fromEntries(instance.pushOf(seq)));
 
+/** How many push jobs the user's object still holds (each one wakes it again). */
+export const pushJobsLeft = (userId: string) =>
+  runInDurableObject(userStub(userId), (_instance, { storage }) => storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM push_jobs").one().n);
+
 /** The device's registered channel, as GET /v1/push answers it. */
 export async function channelOf(userId: string, claims: ClientClaims = {}) {
   const res = await client(userId, "/v1/push", claims);
