@@ -7,12 +7,13 @@ import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { PushChannel } from "../src/push/channel";
 import type { PushCount } from "../src/stats/recorder";
+import { PUSH_LEASE_MS } from "../src/user/push-jobs";
 import {
-  ackUpTo,
   aheadOfNow,
   expectLogged,
   freezeTime,
   LAPTOP,
+  markRead,
   PENDING_TTL,
   PHONE,
   publish,
@@ -50,6 +51,9 @@ async function alarmAfter(user: string, ms: number) {
   await runUserAlarm(user);
 }
 
+/** When the user's object's alarm is set for (null: none). */
+const alarmOf = (user: string) => runInDurableObject(userStub(user), (_instance, { storage }) => storage.getAlarm());
+
 /** The push counters the user's object reports from now on: [publishedAt, channel, count], in order. */
 async function countersOf(user: string) {
   const counted: [number, PushChannel, PushCount][] = [];
@@ -62,10 +66,12 @@ async function countersOf(user: string) {
 
 describe("retries", () => {
   it("a push answered 503 is retried with backoff until accepted, each attempt's TTL the seconds then left", async () => {
-    const { user, target } = await phoneWithFaults("webpush", { status: 503, times: 2 });
+    const { user, target, t0 } = await phoneWithFaults("webpush", { status: 503, times: 2 });
     await publish(user);
     await waitForPushes(target, 1);
     await waitForPushOf(user, 1, { phone: expect.objectContaining({ attempts: 1, lastStatus: 503 }) });
+    // The object's alarm wakes it for the retry.
+    expect(await alarmOf(user)).toSatisfy((at: number) => at >= t0 + 500 && at <= t0 + 1_000);
     // The first retry within a second of the answer (backoff 1 s, jittered in its upper half), the next within two.
     await alarmAfter(user, 1_000);
     await waitForPushes(target, 2);
@@ -74,6 +80,15 @@ describe("retries", () => {
     const pushes = await waitForPushes(target, 3);
     expect(pushes.map((push) => push.headers.ttl)).toEqual([0, 1, 3].map((seconds) => String(PENDING_TTL_SECONDS - seconds)));
     await waitForPushOf(user, 1, { phone: expect.objectContaining({ attempts: 3, lastStatus: 201 }) });
+  });
+
+  it("with the clock running, the object's own alarm sends the retry at its time", async () => {
+    const user = unique("faults-alarm");
+    const target = await registerPush(user, "fcm", PHONE);
+    await setFaults(target, { status: 503 });
+    await publish(user);
+    const [failed, retried] = await waitForPushes(target, 2);
+    expect([failed!.status, retried!.status]).toEqual([503, 200]);
   });
 
   it("honours Retry-After: no attempt before it, even past the backoff", async () => {
@@ -106,6 +121,19 @@ describe("retries", () => {
       [t0, "apns", "retried"],
       [t0, "apns", "failed"],
     ]);
+  });
+
+  it("an attempt whose answer was lost (the object restarted mid-send) goes again when its lease ends", async () => {
+    const { user, target, t0 } = await phoneWithFaults("apns", { hang: true });
+    await publish(user);
+    await waitForPushes(target, 1);
+    // The runtime logs the abort (an "uncaught exception … restarted" line).
+    await expect(runInDurableObject(userStub(user), (_instance, state) => state.abort("restarted"))).rejects.toThrow("restarted");
+    expect(await alarmOf(user)).toBe(t0 + PUSH_LEASE_MS);
+    await alarmAfter(user, PUSH_LEASE_MS - 1);
+    expect([await pushJobsLeft(user), (await logOf(target)).received.length]).toEqual([1, 1]);
+    await alarmAfter(user, 1);
+    await waitForPushOf(user, 1, { phone: expect.objectContaining({ attempts: 2, lastStatus: 200 }) });
   });
 
   it("an alarm that runs twice sends a retry once", async () => {
@@ -183,18 +211,24 @@ describe("the push counters, by the message's publish time", () => {
   it("sent, retried, failed and removed; a push stopped because the message is no longer pending counts in none", async () => {
     const user = unique("counters");
     const t0 = freezeTime(aheadOfNow());
-    const [phone, laptop, tablet] = [await registerPush(user, "webpush", PHONE), await registerPush(user, "fcm", LAPTOP), await registerPush(user, "apns", TABLET)];
-    await Promise.all([setFaults(phone, { status: 503 }), setFaults(laptop, { status: 404 }), setFaults(tablet, { status: 503 })]);
+    const tablet = await registerPush(user, "apns", TABLET);
+    await setFaults(tablet, { status: 503 });
     const counted = await countersOf(user);
     await publish(user);
+    await waitForPushOf(user, 1, { tablet: expect.objectContaining({ lastStatus: 503 }) });
+    const [phone, laptop] = [await registerPush(user, "webpush", PHONE), await registerPush(user, "fcm", LAPTOP)];
+    await Promise.all([setFaults(phone, { status: 503 }), setFaults(laptop, { status: 404 })]);
+    await publish(user);
     const answered = { attempts: 1, channel: expect.any(String), at: t0 };
-    await waitForPushOf(user, 1, { phone: { ...answered, lastStatus: 503 }, laptop: { ...answered, lastStatus: 404 }, tablet: { ...answered, lastStatus: 503 } });
-    await ackUpTo(user, 1, TABLET);
+    await waitForPushOf(user, 2, { phone: { ...answered, lastStatus: 503 }, laptop: { ...answered, lastStatus: 404 }, tablet: { ...answered, lastStatus: 200 } });
+    // Seq 1 leaves the pending set: the tablet's retry of it stops when it is due.
+    await markRead(user, { seqs: [1] }, PHONE);
     await alarmAfter(user, 5_000);
-    await waitForPushOf(user, 1, expect.objectContaining({ phone: expect.objectContaining({ attempts: 2, lastStatus: 201 }) }));
-    expect((await logOf(tablet)).received).toHaveLength(1);
+    await waitForPushOf(user, 2, expect.objectContaining({ phone: expect.objectContaining({ attempts: 2, lastStatus: 201 }) }));
+    expect([await pushJobsLeft(user), (await logOf(tablet)).received.length]).toEqual([0, 2]);
     expect(counted.sort()).toEqual(
       [
+        [t0, "apns", "sent"],
         [t0, "fcm", "failed"],
         [t0, "fcm", "removed"],
         [t0, "webpush", "retried"],
@@ -207,14 +241,15 @@ describe("the push counters, by the message's publish time", () => {
 describe("a push service that does not answer", () => {
   it("holds up neither the publish nor another device's push", async () => {
     const user = unique("slow");
-    const phone = await registerPush(user, "webpush", PHONE);
-    const laptop = await registerPush(user, "fcm", LAPTOP);
-    await setFaults(phone, { hang: true, times: 2 });
+    // The stalled device's pushes are handed out first (devices in name order).
+    const stalled = await registerPush(user, "webpush", LAPTOP);
+    const phone = await registerPush(user, "fcm", PHONE);
+    await setFaults(stalled, { hang: true, times: 2 });
     expect((await publish(user, { body: "first" })).pushed).toBe(2);
-    await waitForPushes(laptop, 1);
+    await waitForPushes(phone, 1);
     expect((await publish(user, { body: "second" })).pushed).toBe(2);
-    await waitForPushes(laptop, 2);
-    const hanging = await waitForPushes(phone, 2);
+    await waitForPushes(phone, 2);
+    const hanging = await waitForPushes(stalled, 2);
     expect(hanging.map(({ status }) => status)).toEqual([null, null]);
   });
 });
