@@ -132,6 +132,16 @@ describe("pushed: the devices a message is being pushed to", () => {
     expect((await logOf(laptop)).received).toEqual([]);
   });
 
+  it("not a device whose channel the deployment does not configure (any more)", async () => {
+    const user = unique("off");
+    await registerPush(user, "fcm", PHONE);
+    const laptop = await registerPush(user, "apns", LAPTOP);
+    await sameVarsInObject(userStub(user), { FCM_SERVICE_ACCOUNT: "" });
+    expect((await publish(user)).pushed).toBe(1);
+    await waitForPushes(laptop, 1);
+    await waitForPushOf(user, 1, { laptop: expect.objectContaining({ channel: "apns", lastStatus: 200 }) });
+  });
+
   it("0 for a user whose devices registered none", async () => {
     const user = unique("none");
     await makeKnown(user, PHONE, LAPTOP);
