@@ -13,6 +13,7 @@
 // registration still on the job's channel. A push that is not is stopped and counts nowhere.
 import type { Env } from "../config";
 import type { PushChannel } from "../push/channel";
+import { missingFor } from "../push/credentials";
 import { pushAttemptFor, type MessagePush } from "../push/payload";
 import { sendPush } from "../push/senders";
 import type { PushRegistration } from "../shared/push-registration";
@@ -40,12 +41,16 @@ export class PushDispatch {
     private readonly stats: () => PushStats,
   ) {}
 
-  /** The devices a message published now is pushed to: the known ones with a registration and no open live connection. */
+  /**
+   * The devices a message published now is pushed to: the known ones with a registration, on a channel
+   * the deployment configures, and no open live connection.
+   */
   targets(): PushTarget[] {
     const channels = this.registrations.channels();
+    const on = (channel: PushChannel | undefined) => channel !== undefined && missingFor(this.env(), channel).length === 0;
     return this.devices
       .known()
-      .filter((device) => channels.has(device.id) && !this.isLive(device.id))
+      .filter((device) => on(channels.get(device.id)) && !this.isLive(device.id))
       .map((device) => ({ device: device.id, channel: channels.get(device.id)! }));
   }
 
