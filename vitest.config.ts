@@ -1,27 +1,44 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { newVapidKeys } from "./scripts/vapid-keys.mjs";
+import { DEFAULT_WEBPUSH_ORIGINS } from "./src/config.ts";
 
-// Test secrets; the tests read them back from `env`, so nothing else repeats
-// them. They are bindings (so a developer's .dev.vars never leaks in) and also
-// in the environment, where wrangler looks for the secrets wrangler.toml lists.
-// Web Push is configured; FCM and APNs are off unless a test gives them settings.
-const secrets = {
-  ADMIN_TOKEN: "test-admin-token",
-  CLIENT_JWT_SECRET: "test-client-secret",
-  ...(await newVapidKeys().then(({ publicKey, privateKey }) => ({ VAPID_PUBLIC_KEY: publicKey, VAPID_PRIVATE_KEY: privateKey }))),
-  FCM_SERVICE_ACCOUNT: "",
-  APNS_KEY: "",
-};
-Object.assign(process.env, secrets);
-// wrangler says where it found them once per test file; its warnings and errors still show.
-process.env.WRANGLER_LOG ??= "warn";
+const vapid = await newVapidKeys();
 
+// Every push channel is on, pointed at the stand-in push services (test/push-services/), which
+// globalSetup starts on a free port before the runtime: their origin and the credentials they issued
+// come in through inject(). A test of a channel that is off gives the object other settings
+// (clientWithEnv, test/config.test.ts).
+//
+// The secrets are bindings (so a developer's .dev.vars never leaks in) and also in the environment,
+// where wrangler looks for the secrets wrangler.toml lists; the tests read them back from `env`.
 export default defineConfig({
   plugins: [
-    cloudflareTest({
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: { bindings: { ...secrets, VAPID_SUBJECT: "mailto:tests@postbox.test" } },
+    cloudflareTest(({ inject }) => {
+      const { origin, fcmServiceAccount, apns } = inject("pushServices");
+      const secrets = {
+        ADMIN_TOKEN: "test-admin-token",
+        CLIENT_JWT_SECRET: "test-client-secret",
+        VAPID_PUBLIC_KEY: vapid.publicKey,
+        VAPID_PRIVATE_KEY: vapid.privateKey,
+        FCM_SERVICE_ACCOUNT: fcmServiceAccount,
+        APNS_KEY: apns.key,
+      };
+      Object.assign(process.env, secrets);
+      const settings = {
+        VAPID_SUBJECT: "mailto:tests@postbox.test",
+        WEBPUSH_ORIGINS: `${DEFAULT_WEBPUSH_ORIGINS},${origin}`,
+        FCM_ENDPOINT: origin,
+        APNS_ENDPOINT: origin,
+        APNS_KEY_ID: apns.keyId,
+        APNS_TEAM_ID: apns.teamId,
+        APNS_TOPIC: apns.topic,
+      };
+      return { wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings: { ...secrets, ...settings } } };
     }),
   ],
+  test: { globalSetup: ["./test/push-services/global-setup.mjs"] },
 });
+
+// wrangler says where it found the secrets once per test file; its warnings and errors still show.
+process.env.WRANGLER_LOG ??= "warn";

@@ -109,7 +109,7 @@ function parseOrigins(raw: string): Config["CORS_ORIGINS"] {
 }
 
 /** The browsers' push services (the contract's default). */
-const DEFAULT_WEBPUSH_ORIGINS =
+export const DEFAULT_WEBPUSH_ORIGINS =
   "https://fcm.googleapis.com,https://updates.push.services.mozilla.com,https://web.push.apple.com,https://*.notify.windows.com";
 
 function pushOrigins({ WEBPUSH_ORIGINS: raw = DEFAULT_WEBPUSH_ORIGINS }: Env): string[] {

@@ -2,7 +2,6 @@
 // and a value that is not a positive integer fails every request with a 500
 // problem naming the variable, never a silent default.
 import { env } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../src/config";
 import {
@@ -12,21 +11,11 @@ import {
   fetchWithEnv,
   messagesPath,
   regionStub,
+  sameVarsInObject,
   unique,
   userStub,
   userView,
 } from "./helpers";
-
-/**
- * In a deployment the Worker and its Durable Objects read the same [vars]. In the
- * test runtime an object keeps the environment it was created with, so an
- * override given to worker.fetch is also given to the one object it will reach.
- */
-async function sameVarsInObject<O extends Rpc.DurableObjectBranded>(stub: DurableObjectStub<O>, overrides: Partial<Env>) {
-  await runInDurableObject(stub, (instance) => {
-    Object.assign(instance, { env: { ...env, ...overrides } });
-  });
-}
 
 const adminHeaders = { Authorization: `Bearer ${env.ADMIN_TOKEN}`, "Content-Type": "application/json" };
 

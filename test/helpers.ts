@@ -5,6 +5,7 @@ import {
   createExecutionContext,
   evictDurableObject,
   runDurableObjectAlarm,
+  runInDurableObject,
   waitOnExecutionContext,
   type DurableObjectEvictionOptions,
 } from "cloudflare:test";
@@ -396,6 +397,17 @@ export function evictRegion(regionId: string) {
 /** Runs the user's object's alarm now, if one is set (false when none is). */
 export function runUserAlarm(userId: string) {
   return runDurableObjectAlarm(userStub(userId));
+}
+
+/**
+ * In a deployment the Worker and its Durable Objects read the same [vars]. In the
+ * test runtime an object keeps the environment it was created with, so an
+ * override given to worker.fetch is also given to the one object it will reach.
+ */
+export async function sameVarsInObject<O extends Rpc.DurableObjectBranded>(stub: DurableObjectStub<O>, overrides: Partial<Env>) {
+  await runInDurableObject(stub, (instance) => {
+    Object.assign(instance, { env: { ...env, ...overrides } });
+  });
 }
 
 /** Empties an object's storage, its alarm included, as if it had never run. */

@@ -75,7 +75,7 @@ describe("a fresh object", () => {
     expect(userStorage).toStrictEqual({
       version: userSchema.steps.length,
       // Step 2 put the cursors per device; step 3 added the push channels, step 4 their pending attempts,
-      // step 5 the outcomes and hand-overs.
+      // step 5 the outcomes and hand-overs, step 6 the outcomes of pushes that ended.
       tables: [
         ...userSchema.unversionedTables.filter((table) => table !== "cursors"),
         "deliveries",
@@ -84,6 +84,7 @@ describe("a fresh object", () => {
         "devices",
         "evictions",
         "push_jobs",
+        "push_outcomes",
         "push_registrations",
         "schema_version",
       ].sort(),

@@ -228,7 +228,8 @@ const cases: Case[] = [
     return client(unique("oa-push"), "/v1/push", json({ webpush }, "PUT"));
   }],
   ["PUT /v1/push", 400, "no channel", () => client(unique("oa-push"), "/v1/push", json({}, "PUT"))],
-  ["PUT /v1/push", 503, "an unconfigured channel", () => client(unique("oa-push"), "/v1/push", json({ fcm: { token: "t" } }, "PUT"))],
+  ["PUT /v1/push", 503, "an unconfigured channel", () =>
+    clientWithEnv({ FCM_SERVICE_ACCOUNT: "" }, unique("oa-push"), "/v1/push", json({ fcm: { token: "t" } }, "PUT"))],
   ["GET /v1/push", 200, "no channel yet", () => client(unique("oa-push"), "/v1/push")],
   ["DELETE /v1/push", 200, "removed", () => client(unique("oa-push"), "/v1/push", { method: "DELETE" })],
 

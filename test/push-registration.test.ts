@@ -29,6 +29,10 @@ async function browserSubscription(endpoint = "https://fcm.googleapis.com/fcm/se
 const APNS_TOKEN = "a1".repeat(32);
 const register = (user: string, body: unknown, claims: ClientClaims = {}) =>
   client(user, "/v1/push", { ...claims, method: "PUT", json: body });
+/** The tests run with every channel on (vitest.config.ts): a deployment without FCM's and APNs' settings. */
+const FCM_AND_APNS_OFF = { FCM_SERVICE_ACCOUNT: "", APNS_KEY: "", APNS_KEY_ID: "", APNS_TEAM_ID: "", APNS_TOPIC: "" };
+const registerWithoutFcmAndApns = (user: string, body: unknown, claims: ClientClaims = {}) =>
+  clientWithEnv(FCM_AND_APNS_OFF, user, "/v1/push", { ...claims, method: "PUT", json: body });
 const channelOf = async (user: string, claims: ClientClaims = {}) =>
   (await (await client(user, "/v1/push", claims)).json()) as { device: string; channel: string | null; vapidPublicKey: string | null };
 
@@ -45,9 +49,8 @@ describe("registering a device's push channel", () => {
     const user = unique("push-devices");
     expect((await register(user, { webpush: await browserSubscription() }, PHONE)).status).toBe(200);
     expect((await channelOf(user, LAPTOP)).channel).toBeNull();
-    expect((await register(user, { apns: { token: APNS_TOKEN } }, LAPTOP)).status).toBe(503);
-    const configured = { APNS_KEY: "k", APNS_KEY_ID: "KEYID", APNS_TEAM_ID: "TEAM", APNS_TOPIC: "com.example" };
-    const res = await clientWithEnv(configured, user, "/v1/push", { ...PHONE, method: "PUT", json: { apns: { token: APNS_TOKEN } } });
+    expect((await registerWithoutFcmAndApns(user, { apns: { token: APNS_TOKEN } }, LAPTOP)).status).toBe(503);
+    const res = await register(user, { apns: { token: APNS_TOKEN } }, PHONE);
     expect(await res.json()).toStrictEqual({ device: "phone", channel: "apns" });
     const { devices } = await userView(user);
     expect([devices.phone?.push, devices.laptop?.push]).toStrictEqual(["apns", null]);
@@ -125,16 +128,16 @@ describe("refusals, which change nothing", () => {
 
   it("503 naming what an unconfigured channel lacks, after the body was found valid", async () => {
     const user = unique("push-off");
-    const fcm = await expectProblem(await register(user, { fcm: { token: "fcm-token" } }), 503);
+    const fcm = await expectProblem(await registerWithoutFcmAndApns(user, { fcm: { token: "fcm-token" } }), 503);
     expect(fcm.detail).toContain("FCM_SERVICE_ACCOUNT");
-    const apns = await expectProblem(await register(user, { apns: { token: APNS_TOKEN } }), 503);
+    const apns = await expectProblem(await registerWithoutFcmAndApns(user, { apns: { token: APNS_TOKEN } }), 503);
     expect(apns.detail).toMatch(/APNS_KEY.*APNS_KEY_ID.*APNS_TEAM_ID.*APNS_TOPIC/);
     const webpush = await clientWithEnv({ VAPID_SUBJECT: undefined }, user, "/v1/push", {
       method: "PUT",
       json: { webpush: await browserSubscription() },
     });
     expect((await expectProblem(webpush, 503)).detail).toContain("VAPID_SUBJECT");
-    await expectInvalid(await register(user, { fcm: { token: "" } }), "fcm.token");
+    await expectInvalid(await registerWithoutFcmAndApns(user, { fcm: { token: "" } }), "fcm.token");
     expect((await userView(user)).devices).toStrictEqual({});
   });
 

@@ -57,7 +57,12 @@ export const pushChannelAnswer = v.strictObject({
   ),
 });
 
-export const publishAnswer = v.strictObject({ seq, createdAt: timestamp, evicted: count });
+export const publishAnswer = v.strictObject({
+  seq,
+  createdAt: timestamp,
+  evicted: count,
+  pushed: v.pipe(count, v.description("How many of the user's devices the message is being pushed to (the publish does not wait for them).")),
+});
 export type PublishAnswer = v.InferOutput<typeof publishAnswer>;
 
 export const announceAnswer = v.strictObject({ ids: v.record(regionId, seq), createdAt: timestamp });

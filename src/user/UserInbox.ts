@@ -4,7 +4,8 @@
 //
 // It also holds the user's live connections (hibernatable WebSockets) and
 // sends each of them every new personal message and, for the region it
-// follows, every new announcement.
+// follows, every new announcement; and it pushes each new personal message
+// through the push channels of the devices without one (dispatch.ts).
 //
 // This file is the object's surface: each method wires the modules that hold
 // the concerns (publishing, polling, receipts, views, expiry, cursors, regions,
@@ -32,6 +33,7 @@ import { connectionOf, parseEventId, send, type Connection } from "./connection"
 import { Cursors } from "./cursors";
 import { Deliveries } from "./deliveries";
 import { Devices } from "./devices";
+import { PushDispatch } from "./dispatch";
 import { Expiry } from "./expiry";
 import { HandOvers } from "./handovers";
 import { IdempotencyKeys, type IdempotencyKey } from "./idempotency";
@@ -39,6 +41,7 @@ import { LiveSockets } from "./live";
 import { MessageSets } from "./message-sets";
 import { Polling, type PollRequest } from "./polling";
 import { Publishing } from "./publishing";
+import { PushJobs } from "./push-jobs";
 import { PushRegistrations } from "./push-registrations";
 import { Receipts } from "./receipts";
 import { Regions } from "./regions";
@@ -68,6 +71,7 @@ export class UserInbox extends DurableObject<Env> {
   private readonly registrations: PushRegistrations;
   private readonly handOvers: HandOvers;
   private readonly deliveries: Deliveries;
+  private readonly dispatch: PushDispatch;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -82,13 +86,18 @@ export class UserInbox extends DurableObject<Env> {
     const settings = () => config(this.env);
     this.devices = new Devices(sql, this.state, () => ({ limit: settings().DEVICE_LIMIT, ttlMs: settings().DEVICE_TTL_SECONDS * 1000 }), {
       becameKnown: (device) => this.deliveries.becameKnown(device),
-      forgotten: (device, at) => this.deliveries.forgotten(device, at),
+      acknowledged: (device) => this.dispatch.acknowledged(device),
+      forgotten: (device, at) => {
+        this.deliveries.forgotten(device, at);
+        this.dispatch.forgotten(device);
+      },
     });
     this.live = new LiveSockets(ctx, (device, region, epoch, cursor) => this.cursors.store(device, region, epoch, cursor));
     const isLive = (device: string) => this.live.holds(device);
     this.handOvers = new HandOvers(sql);
     this.deliveries = new Deliveries(sql, this.sets, this.devices, this.handOvers, () =>
       withAnalytics(this.state.stats, this.env.ARRIVAL_ANALYTICS, ctx.id.name!),
+      (upTo) => this.dispatch.deleteUpTo(upTo),
     );
     this.receipts = new Receipts(this.sets, this.state, this.devices, this.deliveries);
     this.expiry = new Expiry(settings, this.sets, keys, this.state, this.devices, this.receipts, this.deliveries, isLive);
@@ -96,6 +105,8 @@ export class UserInbox extends DurableObject<Env> {
     this.polling = new Polling(this.sets, this.state, this.cursors, this.receipts, this.devices, this.handOvers);
     this.regions = new Regions(ctx, () => this.env);
     this.registrations = new PushRegistrations(sql);
+    const jobs = new PushJobs(sql, () => settings().PUSH_MAX_ATTEMPTS);
+    this.dispatch = new PushDispatch(jobs, this.sets, this.devices, this.registrations, this.state, isLive, () => this.env, () => this.state.stats);
     this.views = new Views(sql, this.sets, this.state, this.cursors, this.devices, this.receipts, isLive, this.registrations, this.deliveries);
     // Answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
@@ -103,12 +114,14 @@ export class UserInbox extends DurableObject<Env> {
 
   async publish(content: MessageContent, idempotency?: IdempotencyKey): Promise<PublishAnswer | "conflict"> {
     this.expiry.clearDue();
-    const published = this.publishing.publish(content, idempotency);
+    const targets = this.dispatch.targets();
+    const published = this.publishing.publish(content, idempotency, targets.length);
     if ("repeat" in published) return published.repeat;
     const { seq, createdAt } = published.answer;
     for (const device of this.live.sendPersonal(seq, published.message)) {
       this.handOvers.note(device, seq - 1, seq, { route: "live", at: Date.parse(createdAt) });
     }
+    this.dispatch.published(seq, targets, Date.parse(createdAt));
     return published.answer;
   }
 
@@ -156,13 +169,14 @@ export class UserInbox extends DurableObject<Env> {
   delivery(seq: number) {
     this.expiry.clearDue();
     this.state.flush();
-    return this.views.delivery(seq);
+    return this.views.delivery(seq, this.dispatch.pushOf(seq));
   }
 
   /** PUT /v1/push: the device's push channel, replacing any other it had. */
   registerPush(device: string, registration: PushRegistration) {
     this.expiry.clearDue();
     this.registrations.register(this.seen(device).id, registration);
+    this.dispatch.registered(device, registration.channel);
     this.state.flush();
     return { device, channel: registration.channel };
   }
@@ -171,6 +185,7 @@ export class UserInbox extends DurableObject<Env> {
   unregisterPush(device: string) {
     this.expiry.clearDue();
     this.registrations.remove(this.seen(device).id);
+    this.dispatch.registered(device, null);
     this.state.flush();
     return { device, channel: null };
   }
@@ -198,12 +213,19 @@ export class UserInbox extends DurableObject<Env> {
     return this.views.storageCost();
   }
 
+  /** Each device's push of message `seq`: channel, attempts, the last answer's status and time. */
+  pushOf(seq: number) {
+    return this.dispatch.pushOf(seq);
+  }
+
   async alarm() {
     this.state.alarmFired();
     this.expiry.clearDue();
-    // The flush drains its batch before it awaits the shard; a request meanwhile arms the alarm for its retry.
+    // The stats go first: once their shard has them their deadline is gone, so the alarm is armed
+    // below for the next real one, not for a retry of theirs (a request meanwhile may arm that).
     if (this.state.stats.isDue()) await flushStats(this.env, `user:${this.ctx.id.name}`, this.state.stats);
-    this.state.flush();
+    // Hands out the push attempts due, without waiting for their answers; arms the alarm.
+    this.dispatch.sendDue();
   }
 
   // ---- live delivery -------------------------------------------------------

@@ -29,6 +29,8 @@ export class Deliveries {
     private readonly devices: Devices,
     private readonly handOvers: HandOvers,
     private readonly stats: () => StatsRecorder,
+    /** Records up to this seq are gone: what else is kept for their view (their pushes) may go. */
+    private readonly pruned: (upTo: number) => void,
   ) {}
 
   /** A new message: pending for every known device. */
@@ -141,14 +143,15 @@ export class Deliveries {
    */
   prune(before: number, limit: number) {
     const { oldest } = this.sets.pendingBounds();
-    this.sql.run(
+    const gone = this.sql.all<{ seq: number }>(
       `DELETE FROM deliveries WHERE seq IN (
          SELECT seq FROM (SELECT seq, created_at FROM deliveries ORDER BY seq LIMIT ?) WHERE created_at < ? AND seq < ?
-       )`,
+       ) RETURNING seq`,
       limit,
       before,
       oldest ?? Number.MAX_SAFE_INTEGER,
     );
+    if (gone.length > 0) this.pruned(Math.max(...gone.map((row) => row.seq)));
   }
 
   /** Evidence of arrival from the device (an acknowledgement or read receipt): the earliest evidence decides. */

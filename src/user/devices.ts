@@ -41,10 +41,12 @@ export interface DeviceSettings {
   ttlMs: number;
 }
 
-/** What the outcomes of its messages (deliveries.ts) need to hear of a device. */
+/** What the outcomes of its messages (deliveries.ts) and the push dispatch (dispatch.ts) need to hear of a device. */
 export interface DeviceEvents {
   /** It is known again, or for the first time: the whole pending set is pending for it. */
   becameKnown(device: Device): void;
+  /** It acknowledged up to its new `acked`: nothing up to there is to be pushed to it any more. */
+  acknowledged(device: Device): void;
   /** It is about to be forgotten, at `at`: what it has pending will not reach it. */
   forgotten(device: Device, at: number): void;
 }
@@ -129,6 +131,7 @@ export class Devices {
     device.evictedSeen = this.lastEvicted;
     device.acked = acked;
     this.write(device);
+    this.events.acknowledged(device);
     return true;
   }
 

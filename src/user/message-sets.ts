@@ -26,6 +26,11 @@ export class MessageSets {
     return this.sql.all<StoredMessage>("SELECT seq, message FROM pending WHERE seq > ? ORDER BY seq LIMIT ?", seq, limit);
   }
 
+  /** The pending message `seq`'s JSON text, if it is pending. */
+  pendingMessage(seq: number) {
+    return this.sql.first<{ message: string }>("SELECT message FROM pending WHERE seq = ?", seq)?.message;
+  }
+
   /** How many pending messages are above `seq`: it reads each of them, so callers ask only when the size cannot tell. */
   countPendingAfter(seq: number) {
     return this.sql.first<{ n: number }>("SELECT count(*) AS n FROM pending WHERE seq > ?", seq)!.n;

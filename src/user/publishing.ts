@@ -27,7 +27,8 @@ export class Publishing {
     private readonly deliveries: Deliveries,
   ) {}
 
-  publish(content: MessageContent, idempotency?: IdempotencyKey): Published {
+  /** `pushed`: how many devices the message is being pushed to (dispatch.ts), for the answer. */
+  publish(content: MessageContent, idempotency: IdempotencyKey | undefined, pushed: number): Published {
     const now = Date.now();
     if (idempotency) {
       // A repeat writes nothing: what clearDue cleared is written by the next flush, or after a
@@ -48,7 +49,7 @@ export class Publishing {
     this.devices.evicted(evicted);
     // Two at a time keep up with one new record per publish, at two rows read.
     this.deliveries.prune(now - PENDING_TTL_SECONDS * 1000, 2);
-    const answer: PublishAnswer = { seq, createdAt, evicted: evicted.length };
+    const answer: PublishAnswer = { seq, createdAt, evicted: evicted.length, pushed };
     if (idempotency) this.keys.remember(idempotency, answer, now);
     this.state.update({
       lastSeq: seq,

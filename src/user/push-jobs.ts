@@ -1,6 +1,8 @@
 // The pushes still to be attempted, one row per (message, device): which channel, how many attempts
-// were made, when the next is due, the last answer's status. The object's alarm wakes it at the
-// earliest due time (nextDueAt); due() hands out what is due, record() takes each answer.
+// were made, when the next is due, the last answer's status and time. The object's alarm wakes it at
+// the earliest due time (nextDueAt); due() hands out what is due, record() takes each answer. A job
+// that ends (sent, dead, failed, given up, stopped or cancelled) leaves its outcome in push_outcomes,
+// which the message's view reads (outcomeOf) until the message's record goes (deleteUpTo).
 //
 // An attempt handed out is leased: its row is marked in flight and due again only when the lease
 // ends, so a second due() before the answer does not send it twice, and an attempt whose answer was
@@ -14,15 +16,28 @@ import type { MeteredSql } from "../shared/sql";
 export type PushTarget = { device: string; channel: PushChannel };
 /** One attempt handed out by due(): send it, then record its result. */
 export type PushJob = PushTarget & { seq: number; attempt: number; firstDueAt: number };
+/** An attempt's answer, or an attempt that could not be sent at all (its channel is off): failed, with no status. */
+export type AttemptResult = PushResult | { outcome: "failed"; status: null };
 /** What record() did: the job ended (sent, dead, failed, given up), is retried, or the attempt was not the one in flight. */
 export type Recorded = "sent" | "dead" | "failed" | "given up" | "retrying" | "stale";
+/** A (message, device) push as the message's view shows it: attempts made, the last answer's status (null: none came) and time (ms). */
+export type PushOutcome = { channel: PushChannel; attempts: number; lastStatus: number | null; at: number };
 
 /** An attempt takes at most two timed requests (FCM's access token, then the push): past that, its answer is lost. */
 export const PUSH_LEASE_MS = 3 * PUSH_TIMEOUT_MS;
-/** Attempts handed out per due() call, so one wake-up's work stays bounded. */
-export const PUSH_DUE_BATCH = 50;
+/**
+ * Attempts handed out per due() call. A Worker invocation has six connections waiting for response
+ * headers at a time, and queues any more until one gets its headers (developers.cloudflare.com/workers/platform/limits,
+ * "Simultaneous open connections"; since 2026-04-09 only connections waiting for headers count:
+ * developers.cloudflare.com/changelog/2026-04-09-relaxed-connection-limiting). Five pushes and the FCM
+ * access-token request they may share never queue, so a push service that does not answer holds up
+ * no other push; what is left is handed out by the next wake-up, another invocation.
+ */
+export const PUSH_DUE_BATCH = 5;
 
 type JobRow = { device: string; seq: number; channel: PushChannel; attempts: number; in_flight: number; first_due_at: number };
+type EndedRow = { device: string; seq: number; channel: PushChannel; attempts: number; last_status: number | null; answered_at: number | null };
+const ENDED = "RETURNING device, seq, channel, attempts, last_status, answered_at";
 
 export class PushJobs {
   constructor(
@@ -62,7 +77,8 @@ export class PushJobs {
     for (const row of rows) {
       const job = { device: row.device, seq: row.seq, channel: row.channel, attempt: row.attempts, firstDueAt: row.first_due_at };
       if (row.in_flight === 1 && row.attempts >= this.maxAttempts()) {
-        this.sql.run("DELETE FROM push_jobs WHERE device = ? AND seq = ?", row.device, row.seq);
+        // The lost answer is as no answer: no status, at the moment it was given up on.
+        this.end(this.sql.all<EndedRow>(`DELETE FROM push_jobs WHERE device = ? AND seq = ? ${ENDED}`, row.device, row.seq), null, now);
         givenUp.push(job);
         continue;
       }
@@ -78,7 +94,7 @@ export class PushJobs {
   }
 
   /** The answer to a job's attempt, which came at `answeredAt`: the job ends, or its next attempt is scheduled. */
-  record(job: PushJob, result: PushResult, answeredAt: number): Recorded {
+  record(job: PushJob, result: AttemptResult, answeredAt: number): Recorded {
     const inFlight = [job.device, job.seq, job.attempt] as const;
     if (result.outcome === "retry") {
       const failed = { attempts: job.attempt, firstDueAt: job.firstDueAt, answeredAt };
@@ -86,30 +102,89 @@ export class PushJobs {
       const next = nextAttemptAt({ ...failed, ...retryAfter }, this.maxAttempts(), this.random);
       if (next !== "give up") {
         const rescheduled = this.sql.run(
-          `UPDATE push_jobs SET in_flight = 0, due_at = ?, last_status = ?
+          `UPDATE push_jobs SET in_flight = 0, due_at = ?, last_status = ?, answered_at = ?
            WHERE device = ? AND seq = ? AND attempts = ? AND in_flight = 1 RETURNING seq`,
           next,
           result.status,
+          answeredAt,
           ...inFlight,
         );
         return rescheduled === 1 ? "retrying" : "stale";
       }
     }
-    const ended = this.sql.run(
-      "DELETE FROM push_jobs WHERE device = ? AND seq = ? AND attempts = ? AND in_flight = 1 RETURNING seq",
+    const ended = this.sql.all<EndedRow>(
+      `DELETE FROM push_jobs WHERE device = ? AND seq = ? AND attempts = ? AND in_flight = 1 ${ENDED}`,
       ...inFlight,
     );
-    if (ended === 0) return "stale";
+    if (ended.length === 0) return "stale";
+    this.end(ended, result.status, answeredAt);
     return result.outcome === "retry" ? "given up" : result.outcome;
   }
 
-  /** The device has acknowledged up to `upToSeq` (or is gone, with the newest seq): no more attempts of those. Answers how many were cancelled. */
+  /** The attempt handed out was not made (the message is no longer pending for the device): the job ends as it was before it. */
+  stop(job: PushJob) {
+    const ended = this.sql.all<EndedRow>(
+      `DELETE FROM push_jobs WHERE device = ? AND seq = ? AND attempts = ? AND in_flight = 1 ${ENDED}`,
+      job.device,
+      job.seq,
+      job.attempt,
+    );
+    this.end(ended.map((row) => ({ ...row, attempts: row.attempts - 1 })));
+  }
+
+  /** The device has acknowledged up to `upToSeq`: no more attempts of those. Answers how many were cancelled. */
   cancelFor(device: string, upToSeq: number) {
-    return this.sql.run("DELETE FROM push_jobs WHERE device = ? AND seq <= ? RETURNING seq", device, upToSeq);
+    return this.end(this.sql.all<EndedRow>(`DELETE FROM push_jobs WHERE device = ? AND seq <= ? ${ENDED}`, device, upToSeq));
+  }
+
+  /** The device's channel is now `channel` (null: none): its jobs through any other end. Answers how many. */
+  cancelOtherChannels(device: string, channel: PushChannel | null) {
+    return this.end(this.sql.all<EndedRow>(`DELETE FROM push_jobs WHERE device = ? AND channel IS NOT ? ${ENDED}`, device, channel));
   }
 
   /** When the earliest job is due (a lease's end included), for the object's alarm; null with none. */
   nextDueAt(): number | null {
     return this.sql.first<{ at: number | null }>("SELECT min(due_at) AS at FROM push_jobs")!.at;
+  }
+
+  /**
+   * Each device's push of `seq` that has had an answer (or given up on one), ended or not. The
+   * jobs not yet ended are few (each ends within about a minute of its first attempt, or is
+   * cancelled), so reading them all for one seq stays cheap.
+   */
+  outcomeOf(seq: number): Map<string, PushOutcome> {
+    const rows = this.sql.all<EndedRow>(
+      `SELECT device, seq, channel, attempts, last_status, answered_at FROM push_outcomes WHERE seq = ?
+       UNION ALL SELECT device, seq, channel, attempts, last_status, answered_at FROM push_jobs WHERE seq = ? AND answered_at IS NOT NULL`,
+      seq,
+      seq,
+    );
+    return new Map(rows.map((row) => [row.device, { channel: row.channel, attempts: row.attempts, lastStatus: row.last_status, at: row.answered_at! }]));
+  }
+
+  /** The outcomes of messages up to `seq` are of use to no one any more (their records went). */
+  deleteUpTo(seq: number) {
+    return this.sql.run("DELETE FROM push_outcomes WHERE seq <= ? RETURNING seq", seq);
+  }
+
+  /**
+   * Keeps the outcome of each ended job that had an answer (the last one's status and time may be
+   * given); a job that never had one was never pushed, as far as anyone can tell. Answers how many ended.
+   */
+  private end(rows: EndedRow[], lastStatus?: number | null, answeredAt?: number) {
+    for (const row of rows) {
+      const at = answeredAt ?? row.answered_at;
+      if (row.attempts === 0 || at === null) continue;
+      this.sql.run(
+        "INSERT OR REPLACE INTO push_outcomes (seq, device, channel, attempts, last_status, answered_at) VALUES (?, ?, ?, ?, ?, ?)",
+        row.seq,
+        row.device,
+        row.channel,
+        row.attempts,
+        lastStatus === undefined ? row.last_status : lastStatus,
+        at,
+      );
+    }
+    return rows.length;
   }
 }

@@ -71,6 +71,17 @@ export const userSchema: Schema = {
         PRIMARY KEY (device, to_seq, from_seq)
       );
     `,
+    // 6. Dispatched pushes (dispatch.ts): when a job's last answer came, and each ended job's
+    //    outcome, kept for the message's view until the message's record goes (keyed by seq first,
+    //    so that goes by range).
+    `
+      ALTER TABLE push_jobs ADD COLUMN answered_at INTEGER;
+      CREATE TABLE push_outcomes (
+        seq INTEGER NOT NULL, device TEXT NOT NULL, channel TEXT NOT NULL, attempts INTEGER NOT NULL,
+        last_status INTEGER, answered_at INTEGER NOT NULL,
+        PRIMARY KEY (seq, device)
+      ) WITHOUT ROWID;
+    `,
   ],
   unversionedTables: ["pending", "unread", "cursors", "idempotency", "inbox"],
 };

@@ -4,7 +4,8 @@
 //
 // The four deadlines, and the stats' flush (src/stats/buffer.ts, kept in the
 // same row so buffering them costs no row of its own), share the object's
-// single alarm, which is never later than the earliest of them.
+// single alarm, which is never later than the earliest of them, nor than the
+// earliest push job (armBy).
 
 import type { MeteredSql } from "../shared/sql";
 import { StatsBuffer, type StatsBufferData } from "../stats/buffer";
@@ -94,6 +95,16 @@ export class InboxState {
       this.written = { ...values };
       this.writtenStats = stats;
     }
+  }
+
+  /**
+   * Keeps the alarm no later than `at` (null: nothing to wait for), for a deadline the row does not
+   * hold: the next push job's (push-jobs.ts keeps it). The next flush writes the moved alarm.
+   */
+  armBy(at: number | null) {
+    if (at === null || (this.values.alarmAt !== null && this.values.alarmAt <= at)) return;
+    this.values.alarmAt = at;
+    void this.storage.setAlarm(at);
   }
 
   /** Applies `changes` on top of any direct edits to `values`, and flushes. */

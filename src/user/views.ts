@@ -5,6 +5,7 @@ import { DEFAULT_DEVICE, jsonWithLists } from "../shared/schema";
 import type { MeteredSql } from "../shared/sql";
 import type { Cursors } from "./cursors";
 import type { Deliveries } from "./deliveries";
+import type { PushOutcome } from "./push-jobs";
 import type { Devices } from "./devices";
 import type { MessageSets } from "./message-sets";
 import type { PushRegistrations } from "./push-registrations";
@@ -66,11 +67,14 @@ export class Views {
   }
 
   /** GET /admin/v1/users/{userId}/messages/{seq} without the user id; null for a seq not recorded. */
-  delivery(seq: number): MessageDelivery | null {
+  delivery(seq: number, pushes: Map<string, PushOutcome>): MessageDelivery | null {
     const view = this.deliveries.view(seq);
     if (!view) return null;
     const devices: MessageDelivery["devices"] = {};
-    for (const [device, { outcome, at }] of view.devices) devices[device] = { outcome, at: isoOrNull(at), push: null };
+    for (const [device, { outcome, at }] of view.devices) {
+      const push = pushes.get(device);
+      devices[device] = { outcome, at: isoOrNull(at), push: push ? { ...push, at: new Date(push.at).toISOString() } : null };
+    }
     return { seq, createdAt: new Date(view.createdAt).toISOString(), devices };
   }
 
