@@ -228,3 +228,22 @@ describe("a push stops (and a retry goes nowhere) once the message is not pendin
     expect(await seqsPushedTo(target)).toEqual([1]);
   });
 });
+
+describe("GET /admin/v1/users/{userId}/messages/{seq}", () => {
+  it("shows each device's push: channel, attempts, last status and when it was answered; null for one never pushed", async () => {
+    const user = unique("view");
+    await makeKnown(user, PHONE, LAPTOP);
+    const endpoint = await registerPush(user, "webpush", PHONE);
+    await publish(user, MESSAGE);
+    await waitForPushes(endpoint, 1);
+    await waitForPushOf(user, 1, { phone: expect.objectContaining({ attempts: 1 }) });
+    const [push] = (await logOf(endpoint)).received;
+    const res = await admin(`/admin/v1/users/${user}/messages/1`);
+    const { devices } = (await res.json()) as { devices: Record<string, { push: { at: string } | null }> };
+    expect(devices).toStrictEqual({
+      phone: { outcome: "pending", at: null, push: { channel: "webpush", attempts: 1, lastStatus: push!.status, at: expect.any(String) } },
+      laptop: { outcome: "pending", at: null, push: null },
+    });
+    expect(Date.parse(devices.phone!.push!.at)).toBeGreaterThan(0);
+  });
+});

@@ -38,6 +38,16 @@ export function unique(prefix: string) {
 }
 
 /** from, from + 1, … to: the ids or seqs a test expects, with no gap. */
+/** mulberry32: a small seeded generator of numbers in [0, 1), so a failing draw can be replayed. */
+export function seededRandom(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 export const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 // ---- HTTP ---------------------------------------------------------------------------

@@ -3,17 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { PUSH_TIMEOUT_MS } from "../src/push/http";
 import { nextAttemptAt, PUSH_RETRY_WINDOW_MS, type FailedAttempt } from "../src/push/retry";
-import { SECOND } from "./helpers";
-
-/** mulberry32: a small seeded generator of numbers in [0, 1), so a failing draw can be replayed. */
-function seededRandom(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { SECOND, seededRandom } from "./helpers";
 
 const T0 = Date.UTC(2025, 0, 1);
 const MAX = 5;
