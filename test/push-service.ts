@@ -8,7 +8,8 @@ import type { JWTPayload } from "jose";
 import { expect, inject } from "vitest";
 import type { PushChannel } from "../src/push/channel";
 import type { WebPushSubscription } from "../src/shared/push-registration";
-import { client, userStub, type ClientClaims } from "./helpers";
+import type { MessageDelivery } from "../src/shared/responses";
+import { admin, client, userStub, type ClientClaims } from "./helpers";
 import { waitFor } from "./live-helpers";
 
 /** What globalSetup provides: the services' origin and the credentials they issued. */
@@ -131,9 +132,15 @@ export async function registerPush(userId: string, channel: PushChannel, claims:
   return subscription?.endpoint ?? token!;
 }
 
-/** Each device's push of message `seq` as the user's object keeps it (channel, attempts, last status, at), by device. */
-export const pushOf = (userId: string, seq: number) =>
-  runInDurableObject(userStub(userId), (instance) => Object.fromEntries(instance.pushOf(seq)));
+/** Each device's push of message `seq` as the message view shows it (channel, attempts, last status, at in ms), by device. */
+export async function pushOf(userId: string, seq: number) {
+  const res = await admin(`/admin/v1/users/${encodeURIComponent(userId)}/messages/${seq}`);
+  if (res.status !== 200) throw new Error(`the message view answered ${res.status}: ${await res.text()}`);
+  const { devices } = (await res.json()) as MessageDelivery;
+  return Object.fromEntries(
+    Object.entries(devices).flatMap(([device, { push }]) => (push ? [[device, { ...push, at: Date.parse(push.at) }]] : [])),
+  );
+}
 
 /** How many push jobs the user's object still holds (each one wakes it again). */
 export const pushJobsLeft = (userId: string) =>

@@ -213,10 +213,6 @@ export class UserInbox extends DurableObject<Env> {
     return this.views.storageCost();
   }
 
-  /** Each device's push of message `seq`: channel, attempts, the last answer's status and time. */
-  pushOf(seq: number) {
-    return this.dispatch.pushOf(seq);
-  }
 
   async alarm() {
     this.state.alarmFired();
