@@ -253,6 +253,18 @@ const cases: Case[] = [
   ["POST /admin/v1/announcements", 400, "an invalid region", () =>
     admin("/admin/v1/announcements", { method: "POST", json: { regions: ["bad region"], body: "news" } })],
 
+  ["POST /admin/v1/messages", 201, "to two users", () =>
+    admin("/admin/v1/messages", { method: "POST", json: { users: [unique("oa-user"), unique("oa-user")], body: "hi" } })],
+  ["POST /admin/v1/messages", 400, "no users", () => admin("/admin/v1/messages", { method: "POST", json: { users: [], body: "hi" } })],
+  ["POST /admin/v1/messages", 413, "a message over MESSAGE_MAX_BYTES", () =>
+    admin("/admin/v1/messages", { method: "POST", json: { users: [unique("oa-user")], body: "b".repeat(9_000) } })],
+  ["POST /admin/v1/messages", 422, "a key used with another body", async () => {
+    const users = [unique("oa-user")];
+    const headers = { "Idempotency-Key": unique("k") };
+    await admin("/admin/v1/messages", { method: "POST", json: { users, body: "one" }, headers });
+    return admin("/admin/v1/messages", { method: "POST", json: { users, body: "two" }, headers });
+  }],
+
   ["PUT /admin/v1/users/{userId}/region", 200, "a region", () =>
     admin(`/admin/v1/users/${unique("oa-user")}/region`, { method: "PUT", json: { region: "bj" } })],
   ["PUT /admin/v1/users/{userId}/region", 200, "no region", () =>

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import {
   announcementInput,
+  idempotencyKeyHeader,
   messageContent,
   messageInput,
   regionBody,
@@ -31,16 +32,9 @@ import { json, jsonBodyGuard, valid } from "./validation";
 
 const userParam = v.object({ userId });
 const regionParam = v.object({ regionId });
-const idempotencyHeader = v.object({
-  "idempotency-key": v.optional(
-    v.pipe(
-      v.string(),
-      v.minLength(1, "must not be empty"),
-      v.maxLength(255, "must be at most 255 characters"),
-      v.description("Repeated for this user within 24 h: the same body answers the first result again and stores nothing; another body is 422."),
-    ),
-  ),
-});
+const idempotencyHeader = idempotencyKeyHeader(
+  "Repeated for this user within 24 h: the same body answers the first result again and stores nothing; another body is 422.",
+);
 
 // Each route authenticates itself, so an unknown path is a 404 before any token is asked for.
 export const admin = new Hono<AppEnv>()

@@ -9,6 +9,7 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { config } from "../config";
 import { healthAnswer, openApiDocument, referencePage } from "../shared/responses";
 import { admin } from "./admin";
+import { bulk } from "./bulk";
 import type { AppEnv } from "./context";
 import { clientCors } from "./cors";
 import { inbox } from "./inbox";
@@ -56,6 +57,7 @@ app
   .route("/v1/inbox", inbox)
   .route("/v1/push", push)
   .route("/admin/v1/stats", stats)
+  .route("/admin/v1/messages", bulk)
   .route("/admin/v1", admin)
   .notFound((c) => problemResponse(404, `There is no route ${c.req.path}.`))
   .onError(onError);

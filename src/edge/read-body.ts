@@ -3,18 +3,17 @@
 import { concatBytes } from "../shared/bytes";
 import { problem } from "./problem";
 
-const tooLarge = (maxBytes: number) =>
-  problem(413, `The request body is larger than MESSAGE_MAX_BYTES (${maxBytes} bytes).`);
+const tooLarge = (maxBytes: number, limit: string) => problem(413, `The request body is larger than ${limit} (${maxBytes} bytes).`);
 
-/** Throws the 413 or 400 problem when the body is too large, cannot be read, or is not UTF-8. */
-export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
+/** Throws the 413 or 400 problem when the body is too large (more than `maxBytes`, the limit named `limit`), cannot be read, or is not UTF-8. */
+export async function readBodyText(request: Request, maxBytes: number, limit = "MESSAGE_MAX_BYTES"): Promise<string> {
   // A declared length decides before anything is read; with Transfer-Encoding it does not count (RFC 9112).
   const declared = request.headers.get("Content-Length");
   if (declared !== null && !request.headers.has("Transfer-Encoding") && Number(declared) > maxBytes) {
-    throw tooLarge(maxBytes);
+    throw tooLarge(maxBytes, limit);
   }
   const chunks = request.body ? await readChunks(request.body, maxBytes) : [];
-  if (chunks === "too large") throw tooLarge(maxBytes);
+  if (chunks === "too large") throw tooLarge(maxBytes, limit);
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(concatBytes(chunks));
   } catch {

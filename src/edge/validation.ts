@@ -5,7 +5,7 @@ import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { createMiddleware } from "hono/factory";
 import type { ValidationTargets } from "hono";
 import { uniqueSymbol, validator } from "hono-openapi";
-import { config } from "../config";
+import { config, type Config } from "../config";
 import { BoundedMap } from "../shared/bounded-map";
 import { parseExactJson, type ExactJson } from "../shared/exact-json";
 import type { FieldError } from "../shared/responses";
@@ -17,32 +17,37 @@ import { readBodyText } from "./read-body";
 const where: Record<string, string> = { json: "body", query: "query", param: "path", header: "headers" };
 
 /**
- * Put before valid("json", …) on every route that takes a body. It reads the body itself, because
+ * Put before valid("json", …) on every route that takes a body (`jsonBodyGuard`, or `jsonBodyWithin`
+ * where the contract gives the route another limit). It reads the body itself, because
  * hono/body-limit lets a body stream that fails mid-way (broken chunked framing) throw out as postbox's
  * own 500, and Hono's validator parses with a plain JSON.parse, which cannot see a number's text: 1e400
- * would be stored as null, 2^53+1 as its neighbour. So the text is read once within MESSAGE_MAX_BYTES,
+ * would be stored as null, 2^53+1 as its neighbour. So the text is read once within the limit,
  * checked by parseExactJson, and then handed to valid("json", …).
  */
-export const jsonBodyGuard = createMiddleware<AppEnv>(async (c, next) => {
-  const mediaType = c.req.header("Content-Type")?.split(";")[0]?.trim().toLowerCase();
-  if (mediaType !== "application/json") {
-    throw problem(415, "Send the body as JSON with Content-Type: application/json.");
-  }
-  const text = await readBodyText(c.req.raw, config(c.env).MESSAGE_MAX_BYTES);
-  let parsed: ExactJson;
-  try {
-    parsed = parseExactJson(text);
-  } catch (error) {
-    if (!(error instanceof SyntaxError)) throw error;
-    throw problem(400, `The request body is not valid JSON: ${error.message}`);
-  }
-  if ("issues" in parsed) throw problem(400, `The request's ${where.json} is invalid.`, { errors: parsed.issues });
-  // Hono's body cache holds the text read here, so the validator's c.req.json() parses it again with a
-  // plain JSON.parse: the same value, now that its numbers and depth are known to be exact.
-  // (The cache holds promises, as Hono fills it; its declared type says plain values.)
-  (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
-  await next();
-});
+export function jsonBodyWithin(limit: (settings: Config) => number, named: string) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const mediaType = c.req.header("Content-Type")?.split(";")[0]?.trim().toLowerCase();
+    if (mediaType !== "application/json") {
+      throw problem(415, "Send the body as JSON with Content-Type: application/json.");
+    }
+    const text = await readBodyText(c.req.raw, limit(config(c.env)), named);
+    let parsed: ExactJson;
+    try {
+      parsed = parseExactJson(text);
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error;
+      throw problem(400, `The request body is not valid JSON: ${error.message}`);
+    }
+    if ("issues" in parsed) throw problem(400, `The request's ${where.json} is invalid.`, { errors: parsed.issues });
+    // Hono's body cache holds the text read here, so the validator's c.req.json() parses it again with a
+    // plain JSON.parse: the same value, now that its numbers and depth are known to be exact.
+    // (The cache holds promises, as Hono fills it; its declared type says plain values.)
+    (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
+    await next();
+  });
+}
+
+export const jsonBodyGuard = jsonBodyWithin((settings) => settings.MESSAGE_MAX_BYTES, "MESSAGE_MAX_BYTES");
 
 function fieldErrors(issues: readonly StandardSchemaV1.Issue[]): FieldError[] {
   return issues.map((issue) => ({

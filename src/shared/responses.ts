@@ -65,6 +65,16 @@ export const publishAnswer = v.strictObject({
 });
 export type PublishAnswer = v.InferOutput<typeof publishAnswer>;
 
+export const bulkPublishAnswer = v.strictObject({
+  createdAt: timestamp,
+  results: v.pipe(
+    v.record(userId, v.omit(publishAnswer, ["createdAt"])),
+    v.description("Each user's publish answer (as POST /admin/v1/users/{userId}/messages answers it, without createdAt)."),
+  ),
+});
+
+export type BulkPublishAnswer = v.InferOutput<typeof bulkPublishAnswer>;
+
 export const announceAnswer = v.strictObject({ ids: v.record(regionId, seq), createdAt: timestamp });
 export type AnnounceAnswer = v.InferOutput<typeof announceAnswer>;
 

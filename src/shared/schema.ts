@@ -42,6 +42,27 @@ const messageFields = {
 export const messageInput = v.strictObject(messageFields);
 export type MessageInput = v.InferOutput<typeof messageInput>;
 
+/** The Idempotency-Key header of a publisher route; `description` says what a repeat does there. */
+export const idempotencyKeyHeader = (description: string) =>
+  v.object({
+    "idempotency-key": v.optional(
+      v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(255, "must be at most 255 characters"), v.description(description)),
+    ),
+  });
+
+/** At most this many distinct users in one bulk publish. */
+export const BULK_MAX_USERS = 500;
+
+export const bulkMessageInput = v.strictObject({
+  users: v.pipe(
+    v.array(userId),
+    v.minLength(1, "must name at least one user"),
+    v.check((users) => new Set(users).size <= BULK_MAX_USERS, `must name at most ${BULK_MAX_USERS} distinct users`),
+    v.description(`1-${BULK_MAX_USERS} distinct userIds; a user named twice counts once.`),
+  ),
+  ...messageFields,
+});
+
 export const announcementInput = v.strictObject({
   regions: v.pipe(
     v.array(regionId),
