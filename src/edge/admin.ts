@@ -11,7 +11,7 @@ import {
   seqParam,
   userId,
 } from "../shared/schema";
-import { contentHash } from "../shared/canonical-json";
+import { announcementHash, contentHash } from "../shared/canonical-json";
 import { inboxStub, regionStub } from "../shared/objects";
 import {
   announceAnswer,
@@ -23,6 +23,7 @@ import {
   userStorageCost,
   userView,
 } from "../shared/responses";
+import { announce } from "./announce";
 import { adminAuth } from "./auth";
 import type { AppEnv } from "./context";
 import { answer, describe } from "./openapi";
@@ -31,16 +32,17 @@ import { json, jsonBodyGuard, valid } from "./validation";
 
 const userParam = v.object({ userId });
 const regionParam = v.object({ regionId });
-const idempotencyHeader = v.object({
-  "idempotency-key": v.optional(
-    v.pipe(
-      v.string(),
-      v.minLength(1, "must not be empty"),
-      v.maxLength(255, "must be at most 255 characters"),
-      v.description("Repeated for this user within 24 h: the same body answers the first result again and stores nothing; another body is 422."),
+const idempotencyHeader = (description: string) =>
+  v.object({
+    "idempotency-key": v.optional(
+      v.pipe(
+        v.string(),
+        v.minLength(1, "must not be empty"),
+        v.maxLength(255, "must be at most 255 characters"),
+        v.description(description),
+      ),
     ),
-  ),
-});
+  });
 
 // Each route authenticates itself, so an unknown path is a 404 before any token is asked for.
 export const admin = new Hono<AppEnv>()
@@ -54,7 +56,7 @@ export const admin = new Hono<AppEnv>()
     adminAuth,
     jsonBodyGuard,
     valid("param", userParam),
-    valid("header", idempotencyHeader),
+    valid("header", idempotencyHeader("Repeated for this user within 24 h: the same body answers the first result again and stores nothing; another body is 422.")),
     valid("json", messageInput),
     async (c) => {
       const { userId } = c.req.valid("param");
@@ -73,21 +75,30 @@ export const admin = new Hono<AppEnv>()
     "/announcements",
     describe("publisher", {
       summary: "Publish an announcement to regions",
-      responses: { 201: answer("Each region's new id.", announceAnswer) },
-      problems: [413, 415],
+      responses: { 201: answer("Each region's new id, or the first answer again for a repeated Idempotency-Key.", announceAnswer) },
+      problems: [413, 415, 422],
     }),
     adminAuth,
     jsonBodyGuard,
+    valid(
+      "header",
+      idempotencyHeader(
+        "Repeated within 24 h: the same body (content and set of regions) answers the first ids and publishes nothing again; another body is 422. " +
+          "After a 500, a retry with the same key publishes only in the regions that had not.",
+      ),
+    ),
     valid("json", announcementInput),
     async (c) => {
       const { regions, ...message } = c.req.valid("json");
+      const key = c.req.valid("header")["idempotency-key"];
       const content = messageContent(message);
-      const createdAt = new Date().toISOString();
       const unique = [...new Set(regions)];
-      const ids = await Promise.all(
-        unique.map((region) => regionStub(c.env, region).publish(region, content, createdAt)),
-      );
-      return c.json({ ids: Object.fromEntries(unique.map((region, i) => [region, ids[i]])), createdAt }, 201);
+      const idempotency = key === undefined ? undefined : { key, bodyHash: await announcementHash(unique, content) };
+      const result = await announce(c.env, unique, content, idempotency);
+      if (result === "conflict") {
+        throw problem(422, "This Idempotency-Key was already used for an announcement with a different body (content or regions).");
+      }
+      return c.json(result, 201);
     },
   )
 

@@ -10,7 +10,8 @@
 // It counts the ids it assigns (announcements.published in GET /admin/v1/stats)
 // in a StatsBuffer kept in its `region` row, flushed to their shard by the
 // alarm, which serves whichever deadline comes first: the oldest
-// announcement's expiry or the stats' flush.
+// announcement's expiry, the stats' flush or the oldest Idempotency-Key's
+// expiry (idempotency.ts: the keys of publishes in this region).
 import { DurableObject } from "cloudflare:workers";
 import { config, type Env } from "../config";
 import { inboxStub } from "../shared/objects";
@@ -18,8 +19,10 @@ import { migrate } from "../shared/migrations";
 import { MeteredSql } from "../shared/sql";
 import { StatsBuffer } from "../stats/buffer";
 import { flushStats } from "../stats/flush";
+import { IDEMPOTENCY_TTL_MS, type IdempotencyKey } from "../user/idempotency";
 import type { UserInbox } from "../user/UserInbox";
 import { jsonWithLists, type Announcement, type MessageContent } from "../shared/schema";
+import { AnnouncementKeys, type Announced } from "./idempotency";
 import { regionSchema } from "./schema";
 import { forgetTail, recordPublish, TAIL_SIZE, windowFromTail, type RegionTail } from "./tail-cache";
 import { startAfter, windowAfter, type ReadFrom, type RegionHead, type StoredAnnouncement } from "./window";
@@ -37,6 +40,9 @@ export class RegionLog extends DurableObject<Env> {
   private readonly followers = new Map<string, DurableObjectStub<UserInbox>>();
   /** The ids assigned and not yet counted by the stats shard. */
   private readonly stats: StatsBuffer;
+  private readonly keys: AnnouncementKeys;
+  /** When the oldest Idempotency-Key held expires (null: none held), one of the alarm's deadlines. */
+  private keysExpireAt: number | null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -50,6 +56,8 @@ export class RegionLog extends DurableObject<Env> {
     if (!saved) this.sql.run("INSERT INTO region (singleton, epoch, head) VALUES (1, ?, 0)", epoch);
     this.region = { epoch, head: saved?.head ?? 0, oldest: null };
     this.stats = StatsBuffer.from(saved?.stats ? JSON.parse(saved.stats) : null);
+    this.keys = new AnnouncementKeys(this.sql);
+    this.keysExpireAt = this.keys.nextExpiry();
     this.loadOldest();
     // A copy of this region held in this isolate may predate this object's start (storage may be new).
     forgetTail(ctx.id.name!);
@@ -58,25 +66,41 @@ export class RegionLog extends DurableObject<Env> {
 
   async publish(regionName: string, content: MessageContent, createdAt: string): Promise<number> {
     this.dropExpired();
-    const wasEmpty = this.region.oldest === null;
-    const id = this.region.head + 1;
-    const announcement: Announcement = { id, region: regionName, ...content, createdAt };
-    const message = JSON.stringify(announcement);
-    this.sql.run("INSERT INTO announcements (id, stored_at, message) VALUES (?, ?, ?)", id, Date.now(), message);
-    const statsDueAt = this.stats.flushDueAt;
-    this.stats.announcements(Date.parse(createdAt), 1);
-    this.sql.run("UPDATE region SET head = ?, stats = ?", id, JSON.stringify(this.stats));
-    this.region.head = id;
-    const { ANNOUNCEMENT_LIMIT } = config(this.env);
-    if (id - (this.region.oldest ?? id) + 1 > ANNOUNCEMENT_LIMIT) {
-      this.sql.run("DELETE FROM announcements WHERE id <= ?", id - ANNOUNCEMENT_LIMIT);
-      // The alarm stays aimed at the removed row's expiry: it fires early, removes nothing, re-aims.
-      this.loadOldest();
-    }
-    if (wasEmpty || this.stats.flushDueAt !== statsDueAt) await this.armAlarm();
-    recordPublish(regionName, this.region, { id, message });
-    if (this.followers.size > 0) this.enqueuePush(regionName, { id, message });
-    return id;
+    const armedAt = this.earliestDeadline();
+    const stored = this.append(regionName, content, createdAt);
+    await this.announced(regionName, stored, armedAt);
+    return stored.id;
+  }
+
+  /**
+   * A publish under an Idempotency-Key: the answer this region gave under the
+   * key before (nothing is published), "conflict" when that was for another
+   * body, else a new announcement, stored in one step with the key.
+   */
+  async publishOnce(
+    regionName: string,
+    content: MessageContent,
+    createdAt: string,
+    idempotency: IdempotencyKey,
+  ): Promise<Announced | "conflict"> {
+    const now = Date.now();
+    const earlier = this.keys.earlierAnswer(idempotency, now);
+    if (earlier) return earlier;
+    this.dropExpired();
+    const armedAt = this.earliestDeadline();
+    // Both or neither: a retry publishes exactly in the regions where this did not.
+    const stored = this.ctx.storage.transactionSync(() => {
+      this.keys.remember(idempotency, { id: this.region.head + 1, createdAt }, now);
+      return this.append(regionName, content, createdAt);
+    });
+    this.keysExpireAt ??= now + IDEMPOTENCY_TTL_MS;
+    await this.announced(regionName, stored, armedAt);
+    return { id: stored.id, createdAt };
+  }
+
+  /** What this region answered under the key, "conflict" for another body, undefined when it holds no such key. */
+  recall(idempotency: IdempotencyKey): Announced | "conflict" | undefined {
+    return this.keys.earlierAnswer(idempotency, Date.now());
   }
 
   /**
@@ -128,6 +152,7 @@ export class RegionLog extends DurableObject<Env> {
 
   async alarm() {
     this.dropExpired();
+    this.keysExpireAt = this.keys.removeExpired(Date.now());
     if (this.stats.isDue()) {
       await flushStats(this.env, `region:${this.ctx.id.name}`, this.stats);
       this.sql.run("UPDATE region SET stats = ?", JSON.stringify(this.stats));
@@ -175,6 +200,35 @@ export class RegionLog extends DurableObject<Env> {
     }
   }
 
+  /** Stores the next announcement (count retention included); announced() does the rest of the publish. */
+  private append(regionName: string, content: MessageContent, createdAt: string): StoredAnnouncement {
+    const id = this.region.head + 1;
+    const announcement: Announcement = { id, region: regionName, ...content, createdAt };
+    const message = JSON.stringify(announcement);
+    const storedAt = Date.now();
+    this.sql.run("INSERT INTO announcements (id, stored_at, message) VALUES (?, ?, ?)", id, storedAt, message);
+    this.stats.announcements(Date.parse(createdAt), 1);
+    this.sql.run("UPDATE region SET head = ?, stats = ?", id, JSON.stringify(this.stats));
+    this.region.head = id;
+    this.region.oldest ??= id;
+    this.oldestStoredAt ??= storedAt;
+    const { ANNOUNCEMENT_LIMIT } = config(this.env);
+    if (id - this.region.oldest + 1 > ANNOUNCEMENT_LIMIT) {
+      this.sql.run("DELETE FROM announcements WHERE id <= ?", id - ANNOUNCEMENT_LIMIT);
+      // The alarm stays aimed at the removed row's expiry: it fires early, removes nothing, re-aims.
+      this.loadOldest();
+    }
+    return { id, message };
+  }
+
+  /** After a publish stored `stored`: the alarm brought forward if a deadline came before `armedAt`, the copy, the push. */
+  private async announced(regionName: string, stored: StoredAnnouncement, armedAt: number | null) {
+    const due = this.earliestDeadline();
+    if (due !== null && (armedAt === null || due < armedAt)) await this.armAlarm();
+    recordPublish(regionName, this.region, stored);
+    if (this.followers.size > 0) this.enqueuePush(regionName, stored);
+  }
+
   private windowFor(from: ReadFrom, limit: number) {
     const start = startAfter(this.region, from);
     return windowAfter(this.region, start, this.rowsAfter(start.after, limit + 1), limit);
@@ -207,13 +261,19 @@ export class RegionLog extends DurableObject<Env> {
     this.oldestStoredAt = oldest?.stored_at ?? null;
   }
 
-  /** Aims the alarm at the earliest deadline: the oldest retained announcement's expiry, or the stats' flush. */
-  private async armAlarm() {
-    this.loadOldest();
+  /** The earliest deadline: the oldest retained announcement's expiry, the stats' flush, the oldest key's expiry. */
+  private earliestDeadline(): number | null {
     const expiresAt =
       this.oldestStoredAt === null ? null : this.oldestStoredAt + config(this.env).ANNOUNCEMENT_TTL_SECONDS * 1000;
-    const deadlines = [expiresAt, this.stats.flushDueAt].filter((at) => at !== null);
-    if (deadlines.length === 0) return this.ctx.storage.deleteAlarm();
-    await this.ctx.storage.setAlarm(Math.min(...deadlines));
+    const deadlines = [expiresAt, this.stats.flushDueAt, this.keysExpireAt].filter((at) => at !== null);
+    return deadlines.length === 0 ? null : Math.min(...deadlines);
+  }
+
+  /** Aims the alarm at the earliest deadline; an alarm that fires early does nothing but aim again. */
+  private async armAlarm() {
+    this.loadOldest();
+    const at = this.earliestDeadline();
+    if (at === null) return this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.setAlarm(at);
   }
 }
