@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import {
+  announcementIdParam,
   announcementInput,
   messageContent,
   messageInput,
@@ -19,6 +20,7 @@ import {
   publishAnswer,
   regionListing,
   regionStorageCost,
+  retractAnswer,
   userRegionAnswer,
   userStorageCost,
   userView,
@@ -186,5 +188,22 @@ export const admin = new Hono<AppEnv>()
       const { regionId: region } = c.req.valid("param");
       const { since, limit } = c.req.valid("query");
       return c.body(await regionStub(c.env, region).list(region, since, limit), 200, json);
+    },
+  )
+
+  .delete(
+    "/regions/:regionId/announcements/:id",
+    describe("publisher", {
+      summary: "Retract an announcement",
+      description:
+        "Polls, catch-ups and the listing no longer return it, and live connections following the region get " +
+        '`{"type":"retract","region","id"}`. It keeps its place: head, oldest, ANNOUNCEMENT_LIMIT and retention count it, it is no gap, and its id is never reused.',
+      responses: { 200: answer("Whether it was retracted now.", retractAnswer) },
+    }),
+    adminAuth,
+    valid("param", v.object({ regionId, id: announcementIdParam })),
+    async (c) => {
+      const { regionId: region, id } = c.req.valid("param");
+      return c.json({ retracted: await regionStub(c.env, region).retract(region, id) });
     },
   );

@@ -6,6 +6,9 @@
 // Retained ids are always one contiguous run oldest..head, because retention
 // only ever removes the oldest rows (by count or by age). That makes the count
 // `head - oldest + 1` and lets every read start at `id > X` without a scan.
+// A retracted announcement stays in that run as a tombstone (its row, its text
+// emptied), which every read passes over: so it is never a gap, its id is
+// never reused, and it counts for retention as before.
 //
 // It counts the ids it assigns (announcements.published in GET /admin/v1/stats)
 // in a StatsBuffer kept in its `region` row, flushed to their shard by the
@@ -24,7 +27,7 @@ import type { UserInbox } from "../user/UserInbox";
 import { jsonWithLists, type Announcement, type MessageContent } from "../shared/schema";
 import { AnnouncementKeys, type Announced } from "./idempotency";
 import { regionSchema } from "./schema";
-import { forgetTail, recordPublish, TAIL_SIZE, windowFromTail, type RegionTail } from "./tail-cache";
+import { forgetTail, recordPublish, recordRetract, TAIL_SIZE, windowFromTail, type RegionTail } from "./tail-cache";
 import { startAfter, windowAfter, type ReadFrom, type RegionHead, type StoredAnnouncement } from "./window";
 
 export class RegionLog extends DurableObject<Env> {
@@ -120,11 +123,28 @@ export class RegionLog extends DurableObject<Env> {
     this.reads++;
     this.dropExpired();
     const rows = this.sql.all<StoredAnnouncement>(
-      "SELECT id, message FROM announcements WHERE id > ? ORDER BY id",
+      "SELECT id, message FROM announcements WHERE id > ? AND retracted = 0 ORDER BY id",
       this.region.head - TAIL_SIZE,
     );
     const tail: RegionTail = { ...this.region, rows };
     return { window: windowFromTail(tail, from, limit) ?? this.windowFor(from, limit), tail };
+  }
+
+  /**
+   * Retracts a retained announcement: its row becomes a tombstone, this
+   * isolate's copy drops it, and the followers are told. Answers whether this
+   * call retracted it (false: not retained, or retracted already).
+   */
+  retract(regionName: string, id: number): boolean {
+    this.dropExpired();
+    const changed = this.sql.run(
+      "UPDATE announcements SET retracted = 1, message = '' WHERE id = ? AND retracted = 0 RETURNING id",
+      id,
+    );
+    if (changed === 0) return false;
+    recordRetract(regionName, id);
+    if (this.followers.size > 0) this.enqueuePush((inbox) => inbox.retractAnnouncement(regionName, id));
+    return true;
   }
 
   /** What this object has cost since it started: rows read and written, and reads served to polls and connects. */
@@ -165,14 +185,14 @@ export class RegionLog extends DurableObject<Env> {
   }
 
   /**
-   * Queues a push to the followers of this moment (later ones read the
-   * announcement in their catch-up). The queue is sent once this call has
-   * answered, so the publisher never waits for the fan-out; one timer serves
-   * the whole queue, however fast publishes come.
+   * Queues a push (an announcement, a retract) to the followers of this moment
+   * (later ones read the region in their catch-up). The queue is sent in order
+   * once this call has answered, so the publisher never waits for the fan-out;
+   * one timer serves the whole queue, however fast publishes come.
    */
-  private enqueuePush(regionName: string, announcement: StoredAnnouncement) {
+  private enqueuePush(deliver: (inbox: DurableObjectStub<UserInbox>) => Promise<boolean>) {
     const followers = [...this.followers];
-    this.outbox.push(() => this.push(followers, regionName, announcement));
+    this.outbox.push(() => this.push(followers, deliver));
     if (this.outbox.length > 1) return;
     setTimeout(() => {
       for (const send of this.outbox.splice(0)) send();
@@ -180,16 +200,15 @@ export class RegionLog extends DurableObject<Env> {
   }
 
   /**
-   * Pushes a new announcement to each follower without awaiting them: a slow
-   * or failing user delays no one.
+   * Pushes to each follower without awaiting them: a slow or failing user
+   * delays no one.
    */
   private push(
     followers: [string, DurableObjectStub<UserInbox>][],
-    regionName: string,
-    announcement: StoredAnnouncement,
+    deliver: (inbox: DurableObjectStub<UserInbox>) => Promise<boolean>,
   ) {
     for (const [user, inbox] of followers) {
-      inbox.deliverAnnouncement(regionName, announcement).then(
+      deliver(inbox).then(
         (listening) => listening || this.unfollow(user),
         (error) => {
           // The user's live sockets catch up from their cursor on the next push; a fresh stub serves it.
@@ -226,7 +245,7 @@ export class RegionLog extends DurableObject<Env> {
     const due = this.earliestDeadline();
     if (due !== null && (armedAt === null || due < armedAt)) await this.armAlarm();
     recordPublish(regionName, this.region, stored);
-    if (this.followers.size > 0) this.enqueuePush(regionName, stored);
+    if (this.followers.size > 0) this.enqueuePush((inbox) => inbox.deliverAnnouncement(regionName, stored));
   }
 
   private windowFor(from: ReadFrom, limit: number) {
@@ -236,7 +255,11 @@ export class RegionLog extends DurableObject<Env> {
 
   private rowsAfter(after: number, limit: number): StoredAnnouncement[] {
     return this.sql
-      .all<StoredAnnouncement>("SELECT id, message FROM announcements WHERE id > ? ORDER BY id LIMIT ?", after, limit);
+      .all<StoredAnnouncement>(
+        "SELECT id, message FROM announcements WHERE id > ? AND retracted = 0 ORDER BY id LIMIT ?",
+        after,
+        limit,
+      );
   }
 
   /**

@@ -35,6 +35,9 @@ export const regionSchema: Schema = {
       ) WITHOUT ROWID;
       CREATE INDEX idempotency_by_age ON idempotency (stored_at);
     `,
+    // 4. Retracted announcements stay as tombstones (their text emptied): they keep their place in
+    //    head, oldest, the count and the age retention, and reads pass over them.
+    `ALTER TABLE announcements ADD COLUMN retracted INTEGER NOT NULL DEFAULT 0`,
   ],
   unversionedTables: ["announcements", "followers", "region"],
 };
