@@ -37,7 +37,9 @@ export default defineConfig({
       return { wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings: { ...secrets, ...settings } } };
     }),
   ],
-  test: { globalSetup: ["./test/push-services/global-setup.mjs"] },
+  // A test that starts many objects (a stats query asks all 256 shards) takes seconds on a busy machine:
+  // the limit is only there to stop a test that hangs.
+  test: { globalSetup: ["./test/push-services/global-setup.mjs"], testTimeout: 30_000 },
 });
 
 // wrangler says where it found the secrets once per test file; its warnings and errors still show.

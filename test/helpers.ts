@@ -209,6 +209,18 @@ export async function seedAnnouncements(region: string, count: number, createdAt
   return ids;
 }
 
+/** DELETE /admin/v1/regions/{regionId}/announcements/{id}; the raw answer. */
+export function retractAnnouncement(region: string, id: number | string) {
+  return admin(`/admin/v1/regions/${encodeURIComponent(region)}/announcements/${id}`, { method: "DELETE" });
+}
+
+/** Retracts the announcement; whether it was retracted now (`retracted` of the 200 answer). */
+export async function retracted(region: string, id: number) {
+  const res = await retractAnnouncement(region, id);
+  if (res.status !== 200) throw new Error(`retract answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { retracted: boolean }).retracted;
+}
+
 /** Stores the user's region (null clears it) with PUT /admin/v1/users/{userId}/region. */
 export async function setRegion(userId: string, region: string | null) {
   const res = await admin(`/admin/v1/users/${encodeURIComponent(userId)}/region`, { method: "PUT", json: { region } });

@@ -39,13 +39,28 @@ export type OkFrame = { type: "ok"; for: "ack"; pending: number } | { type: "ok"
 export type ErrorFrame = { type: "error"; status: number; title?: string; detail: string };
 /** Read sync (v1.1): the seqs a read receipt removed from the unread set, on every other live connection. */
 export type ReadFrame = { type: "read"; seqs: number[]; unread: number };
-export type Frame = CatchupFrame | PersonalFrame | AnnouncementFrame | OkFrame | ErrorFrame | ReadFrame | { type: "pong" };
+/** An announcement retracted (v1.1), on every live connection following its region. */
+export type AnnouncementRetractFrame = { type: "retract"; region: string; id: number };
+export type Frame =
+  | CatchupFrame
+  | PersonalFrame
+  | AnnouncementFrame
+  | OkFrame
+  | ErrorFrame
+  | ReadFrame
+  | AnnouncementRetractFrame
+  | { type: "pong" };
 
 export const personalSeqs = (frames: Frame[]) =>
   frames.filter((f): f is PersonalFrame => f.type === "personal").map((f) => f.message.seq);
 export const announcementIds = (frames: Frame[]) =>
   frames.filter((f): f is AnnouncementFrame => f.type === "announcement").map((f) => f.message.id);
 export const readFrames = (frames: Frame[]) => frames.filter((f): f is ReadFrame => f.type === "read");
+/** The live frames about announcements, in arrival order, as [type, id]: what a client showed and withdrew. */
+export const announcementEvents = (frames: Frame[]) =>
+  frames.flatMap((f): [string, number][] =>
+    f.type === "announcement" ? [[f.type, f.message.id]] : f.type === "retract" && "region" in f ? [[f.type, f.id]] : [],
+  );
 
 // ---- opening a live connection ----------------------------------------------------
 
@@ -147,6 +162,14 @@ export class LiveSocket {
   /** Waits for the first read-sync frame. */
   waitForRead() {
     return this.waitForFrame((f): f is ReadFrame => f.type === "read", "a read frame");
+  }
+
+  /** Waits for the retract frame of announcement `id`. */
+  waitForAnnouncementRetract(id: number) {
+    return this.waitForFrame(
+      (f): f is AnnouncementRetractFrame => f.type === "retract" && "region" in f && f.id === id,
+      `retract frame of announcement ${id}`,
+    );
   }
 
   /**
@@ -335,6 +358,14 @@ export class EventStream {
   /** Waits for the first read-sync event. */
   waitForRead() {
     return this.waitForEvent((e) => e.frame.type === "read", "a read event");
+  }
+
+  /** Waits for the retract event of announcement `id`. */
+  waitForAnnouncementRetract(id: number) {
+    return this.waitForEvent(
+      (e) => e.frame.type === "retract" && "region" in e.frame && e.frame.id === id,
+      `retract event of announcement ${id}`,
+    );
   }
 
   /** Cancels the stream from the client side (as a browser does when the page goes away). */

@@ -252,6 +252,28 @@ const cases: Case[] = [
     admin("/admin/v1/announcements", { method: "POST", json: { regions: [unique("oa-a"), unique("oa-b")], body: "news" } })],
   ["POST /admin/v1/announcements", 400, "an invalid region", () =>
     admin("/admin/v1/announcements", { method: "POST", json: { regions: ["bad region"], body: "news" } })],
+  ["POST /admin/v1/announcements", 201, "an Idempotency-Key repeated with the same body", async () => {
+    const init = { method: "POST", headers: { "Idempotency-Key": "k1" }, json: { regions: [unique("oa-a")], body: "news" } };
+    await admin("/admin/v1/announcements", init);
+    return admin("/admin/v1/announcements", init);
+  }],
+  ["POST /admin/v1/announcements", 422, "an Idempotency-Key reused with another body", async () => {
+    const headers = { "Idempotency-Key": "k1" };
+    const regions = [unique("oa-a")];
+    await admin("/admin/v1/announcements", { method: "POST", headers, json: { regions, body: "first" } });
+    return admin("/admin/v1/announcements", { method: "POST", headers, json: { regions, body: "second" } });
+  }],
+  ["POST /admin/v1/announcements", 400, "an empty Idempotency-Key", () =>
+    admin("/admin/v1/announcements", { method: "POST", headers: { "Idempotency-Key": "" }, json: { regions: [unique("oa-a")], body: "x" } })],
+
+  ["DELETE /admin/v1/regions/{regionId}/announcements/{id}", 200, "retracted", async () =>
+    admin(`/admin/v1/regions/${await withAnnouncements()}/announcements/2`, { method: "DELETE" })],
+  ["DELETE /admin/v1/regions/{regionId}/announcements/{id}", 200, "not retained", () =>
+    admin(`/admin/v1/regions/${unique("oa-region")}/announcements/7`, { method: "DELETE" })],
+  ["DELETE /admin/v1/regions/{regionId}/announcements/{id}", 400, "id 0", () =>
+    admin(`/admin/v1/regions/${unique("oa-region")}/announcements/0`, { method: "DELETE" })],
+  ["DELETE /admin/v1/regions/{regionId}/announcements/{id}", 401, "no admin token", () =>
+    call(`/admin/v1/regions/${unique("oa-region")}/announcements/1`, { method: "DELETE" })],
 
   ["POST /admin/v1/messages", 201, "to two users", () =>
     admin("/admin/v1/messages", { method: "POST", json: { users: [unique("oa-user"), unique("oa-user")], body: "hi" } })],

@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import {
+  announcementIdParam,
   announcementInput,
   idempotencyKeyHeader,
   messageContent,
@@ -12,7 +13,7 @@ import {
   seqParam,
   userId,
 } from "../shared/schema";
-import { contentHash } from "../shared/canonical-json";
+import { announcementHash, contentHash } from "../shared/canonical-json";
 import { inboxStub, regionStub } from "../shared/objects";
 import {
   announceAnswer,
@@ -20,10 +21,12 @@ import {
   publishAnswer,
   regionListing,
   regionStorageCost,
+  retractAnswer,
   userRegionAnswer,
   userStorageCost,
   userView,
 } from "../shared/responses";
+import { announce } from "./announce";
 import { adminAuth } from "./auth";
 import type { AppEnv } from "./context";
 import { answer, describe } from "./openapi";
@@ -32,9 +35,6 @@ import { json, jsonBodyGuard, valid } from "./validation";
 
 const userParam = v.object({ userId });
 const regionParam = v.object({ regionId });
-const idempotencyHeader = idempotencyKeyHeader(
-  "Repeated for this user within 24 h: the same body answers the first result again and stores nothing; another body is 422.",
-);
 
 // Each route authenticates itself, so an unknown path is a 404 before any token is asked for.
 export const admin = new Hono<AppEnv>()
@@ -48,7 +48,7 @@ export const admin = new Hono<AppEnv>()
     adminAuth,
     jsonBodyGuard,
     valid("param", userParam),
-    valid("header", idempotencyHeader),
+    valid("header", idempotencyKeyHeader("Repeated for this user within 24 h: the same body answers the first result again and stores nothing; another body is 422.")),
     valid("json", messageInput),
     async (c) => {
       const { userId } = c.req.valid("param");
@@ -67,21 +67,30 @@ export const admin = new Hono<AppEnv>()
     "/announcements",
     describe("publisher", {
       summary: "Publish an announcement to regions",
-      responses: { 201: answer("Each region's new id.", announceAnswer) },
-      problems: [413, 415],
+      responses: { 201: answer("Each region's new id, or the first answer again for a repeated Idempotency-Key.", announceAnswer) },
+      problems: [413, 415, 422],
     }),
     adminAuth,
     jsonBodyGuard,
+    valid(
+      "header",
+      idempotencyKeyHeader(
+        "Repeated within 24 h: the same body (content and set of regions) answers the first ids and publishes nothing again; another body is 422. " +
+          "After a 500, a retry with the same key publishes only in the regions that had not.",
+      ),
+    ),
     valid("json", announcementInput),
     async (c) => {
       const { regions, ...message } = c.req.valid("json");
+      const key = c.req.valid("header")["idempotency-key"];
       const content = messageContent(message);
-      const createdAt = new Date().toISOString();
       const unique = [...new Set(regions)];
-      const ids = await Promise.all(
-        unique.map((region) => regionStub(c.env, region).publish(region, content, createdAt)),
-      );
-      return c.json({ ids: Object.fromEntries(unique.map((region, i) => [region, ids[i]])), createdAt }, 201);
+      const idempotency = key === undefined ? undefined : { key, bodyHash: await announcementHash(unique, content) };
+      const result = await announce(c.env, unique, content, idempotency);
+      if (result === "conflict") {
+        throw problem(422, "This Idempotency-Key was already used for an announcement with a different body (content or regions).");
+      }
+      return c.json(result, 201);
     },
   )
 
@@ -169,5 +178,22 @@ export const admin = new Hono<AppEnv>()
       const { regionId: region } = c.req.valid("param");
       const { since, limit } = c.req.valid("query");
       return c.body(await regionStub(c.env, region).list(region, since, limit), 200, json);
+    },
+  )
+
+  .delete(
+    "/regions/:regionId/announcements/:id",
+    describe("publisher", {
+      summary: "Retract an announcement",
+      description:
+        "Polls, catch-ups and the listing no longer return it, and live connections following the region get " +
+        '`{"type":"retract","region","id"}`. It keeps its place: head, oldest, ANNOUNCEMENT_LIMIT and retention count it, it is no gap, and its id is never reused.',
+      responses: { 200: answer("Whether it was retracted now.", retractAnswer) },
+    }),
+    adminAuth,
+    valid("param", v.object({ regionId, id: announcementIdParam })),
+    async (c) => {
+      const { regionId: region, id } = c.req.valid("param");
+      return c.json({ retracted: await regionStub(c.env, region).retract(region, id) });
     },
   );

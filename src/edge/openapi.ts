@@ -46,7 +46,7 @@ const problemDescriptions = {
   406: "Neither a WebSocket upgrade nor a request for `text/event-stream`.",
   413: "The body is larger than MESSAGE_MAX_BYTES.",
   415: "The body's Content-Type is not application/json.",
-  422: "This Idempotency-Key was used for this user with a different body.",
+  422: "This Idempotency-Key was used with a different body (for this user, or for an announcement).",
   429: "Too many requests from this user: retry after `Retry-After` seconds.",
   500: "The request failed on postbox's side, or its configuration ([vars]) is invalid; nothing was changed.",
   503: "The secret this route needs is not set; `detail` names it.",

@@ -6,11 +6,15 @@
 // Retained ids are always one contiguous run oldest..head, because retention
 // only ever removes the oldest rows (by count or by age). That makes the count
 // `head - oldest + 1` and lets every read start at `id > X` without a scan.
+// A retracted announcement stays in that run as a tombstone (its row, its text
+// emptied), which every read passes over: so it is never a gap, its id is
+// never reused, and it counts for retention as before.
 //
 // It counts the ids it assigns (announcements.published in GET /admin/v1/stats)
 // in a StatsBuffer kept in its `region` row, flushed to their shard by the
 // alarm, which serves whichever deadline comes first: the oldest
-// announcement's expiry or the stats' flush.
+// announcement's expiry, the stats' flush or the oldest Idempotency-Key's
+// expiry (idempotency.ts: the keys of publishes in this region).
 import { DurableObject } from "cloudflare:workers";
 import { config, type Env } from "../config";
 import { inboxStub } from "../shared/objects";
@@ -18,10 +22,12 @@ import { migrate } from "../shared/migrations";
 import { MeteredSql } from "../shared/sql";
 import { StatsBuffer } from "../stats/buffer";
 import { flushStats } from "../stats/flush";
+import { IDEMPOTENCY_TTL_MS, type IdempotencyKey } from "../user/idempotency";
 import type { UserInbox } from "../user/UserInbox";
 import { jsonWithLists, type Announcement, type MessageContent } from "../shared/schema";
+import { AnnouncementKeys, type Announced } from "./idempotency";
 import { regionSchema } from "./schema";
-import { forgetTail, recordPublish, TAIL_SIZE, windowFromTail, type RegionTail } from "./tail-cache";
+import { forgetTail, recordPublish, recordRetract, TAIL_SIZE, windowFromTail, type RegionTail } from "./tail-cache";
 import { startAfter, windowAfter, type ReadFrom, type RegionHead, type StoredAnnouncement } from "./window";
 
 export class RegionLog extends DurableObject<Env> {
@@ -37,6 +43,9 @@ export class RegionLog extends DurableObject<Env> {
   private readonly followers = new Map<string, DurableObjectStub<UserInbox>>();
   /** The ids assigned and not yet counted by the stats shard. */
   private readonly stats: StatsBuffer;
+  private readonly keys: AnnouncementKeys;
+  /** When the oldest Idempotency-Key held expires (null: none held), one of the alarm's deadlines. */
+  private keysExpireAt: number | null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -50,6 +59,8 @@ export class RegionLog extends DurableObject<Env> {
     if (!saved) this.sql.run("INSERT INTO region (singleton, epoch, head) VALUES (1, ?, 0)", epoch);
     this.region = { epoch, head: saved?.head ?? 0, oldest: null };
     this.stats = StatsBuffer.from(saved?.stats ? JSON.parse(saved.stats) : null);
+    this.keys = new AnnouncementKeys(this.sql);
+    this.keysExpireAt = this.keys.nextExpiry();
     this.loadOldest();
     // A copy of this region held in this isolate may predate this object's start (storage may be new).
     forgetTail(ctx.id.name!);
@@ -58,25 +69,41 @@ export class RegionLog extends DurableObject<Env> {
 
   async publish(regionName: string, content: MessageContent, createdAt: string): Promise<number> {
     this.dropExpired();
-    const wasEmpty = this.region.oldest === null;
-    const id = this.region.head + 1;
-    const announcement: Announcement = { id, region: regionName, ...content, createdAt };
-    const message = JSON.stringify(announcement);
-    this.sql.run("INSERT INTO announcements (id, stored_at, message) VALUES (?, ?, ?)", id, Date.now(), message);
-    const statsDueAt = this.stats.flushDueAt;
-    this.stats.announcements(Date.parse(createdAt), 1);
-    this.sql.run("UPDATE region SET head = ?, stats = ?", id, JSON.stringify(this.stats));
-    this.region.head = id;
-    const { ANNOUNCEMENT_LIMIT } = config(this.env);
-    if (id - (this.region.oldest ?? id) + 1 > ANNOUNCEMENT_LIMIT) {
-      this.sql.run("DELETE FROM announcements WHERE id <= ?", id - ANNOUNCEMENT_LIMIT);
-      // The alarm stays aimed at the removed row's expiry: it fires early, removes nothing, re-aims.
-      this.loadOldest();
-    }
-    if (wasEmpty || this.stats.flushDueAt !== statsDueAt) await this.armAlarm();
-    recordPublish(regionName, this.region, { id, message });
-    if (this.followers.size > 0) this.enqueuePush(regionName, { id, message });
-    return id;
+    const armedAt = this.earliestDeadline();
+    const stored = this.append(regionName, content, createdAt);
+    await this.announced(regionName, stored, armedAt);
+    return stored.id;
+  }
+
+  /**
+   * A publish under an Idempotency-Key: the answer this region gave under the
+   * key before (nothing is published), "conflict" when that was for another
+   * body, else a new announcement, stored in one step with the key.
+   */
+  async publishOnce(
+    regionName: string,
+    content: MessageContent,
+    createdAt: string,
+    idempotency: IdempotencyKey,
+  ): Promise<Announced | "conflict"> {
+    const now = Date.now();
+    const earlier = this.keys.earlierAnswer(idempotency, now);
+    if (earlier) return earlier;
+    this.dropExpired();
+    const armedAt = this.earliestDeadline();
+    // Both or neither: a retry publishes exactly in the regions where this did not.
+    const stored = this.ctx.storage.transactionSync(() => {
+      this.keys.remember(idempotency, { id: this.region.head + 1, createdAt }, now);
+      return this.append(regionName, content, createdAt);
+    });
+    this.keysExpireAt ??= now + IDEMPOTENCY_TTL_MS;
+    await this.announced(regionName, stored, armedAt);
+    return { id: stored.id, createdAt };
+  }
+
+  /** What this region answered under the key, "conflict" for another body, undefined when it holds no such key. */
+  recall(idempotency: IdempotencyKey): Announced | "conflict" | undefined {
+    return this.keys.earlierAnswer(idempotency, Date.now());
   }
 
   /**
@@ -96,11 +123,28 @@ export class RegionLog extends DurableObject<Env> {
     this.reads++;
     this.dropExpired();
     const rows = this.sql.all<StoredAnnouncement>(
-      "SELECT id, message FROM announcements WHERE id > ? ORDER BY id",
+      "SELECT id, message FROM announcements WHERE id > ? AND retracted = 0 ORDER BY id",
       this.region.head - TAIL_SIZE,
     );
     const tail: RegionTail = { ...this.region, rows };
     return { window: windowFromTail(tail, from, limit) ?? this.windowFor(from, limit), tail };
+  }
+
+  /**
+   * Retracts a retained announcement: its row becomes a tombstone, this
+   * isolate's copy drops it, and the followers are told. Answers whether this
+   * call retracted it (false: not retained, or retracted already).
+   */
+  retract(regionName: string, id: number): boolean {
+    this.dropExpired();
+    const changed = this.sql.run(
+      "UPDATE announcements SET retracted = 1, message = '' WHERE id = ? AND retracted = 0 RETURNING id",
+      id,
+    );
+    if (changed === 0) return false;
+    recordRetract(regionName, id);
+    if (this.followers.size > 0) this.enqueuePush((inbox) => inbox.retractAnnouncement(regionName, id));
+    return true;
   }
 
   /** What this object has cost since it started: rows read and written, and reads served to polls and connects. */
@@ -128,6 +172,7 @@ export class RegionLog extends DurableObject<Env> {
 
   async alarm() {
     this.dropExpired();
+    this.keysExpireAt = this.keys.removeExpired(Date.now());
     if (this.stats.isDue()) {
       await flushStats(this.env, `region:${this.ctx.id.name}`, this.stats);
       this.sql.run("UPDATE region SET stats = ?", JSON.stringify(this.stats));
@@ -140,14 +185,14 @@ export class RegionLog extends DurableObject<Env> {
   }
 
   /**
-   * Queues a push to the followers of this moment (later ones read the
-   * announcement in their catch-up). The queue is sent once this call has
-   * answered, so the publisher never waits for the fan-out; one timer serves
-   * the whole queue, however fast publishes come.
+   * Queues a push (an announcement, a retract) to the followers of this moment
+   * (later ones read the region in their catch-up). The queue is sent in order
+   * once this call has answered, so the publisher never waits for the fan-out;
+   * one timer serves the whole queue, however fast publishes come.
    */
-  private enqueuePush(regionName: string, announcement: StoredAnnouncement) {
+  private enqueuePush(deliver: (inbox: DurableObjectStub<UserInbox>) => Promise<boolean>) {
     const followers = [...this.followers];
-    this.outbox.push(() => this.push(followers, regionName, announcement));
+    this.outbox.push(() => this.push(followers, deliver));
     if (this.outbox.length > 1) return;
     setTimeout(() => {
       for (const send of this.outbox.splice(0)) send();
@@ -155,16 +200,15 @@ export class RegionLog extends DurableObject<Env> {
   }
 
   /**
-   * Pushes a new announcement to each follower without awaiting them: a slow
-   * or failing user delays no one.
+   * Pushes to each follower without awaiting them: a slow or failing user
+   * delays no one.
    */
   private push(
     followers: [string, DurableObjectStub<UserInbox>][],
-    regionName: string,
-    announcement: StoredAnnouncement,
+    deliver: (inbox: DurableObjectStub<UserInbox>) => Promise<boolean>,
   ) {
     for (const [user, inbox] of followers) {
-      inbox.deliverAnnouncement(regionName, announcement).then(
+      deliver(inbox).then(
         (listening) => listening || this.unfollow(user),
         (error) => {
           // The user's live sockets catch up from their cursor on the next push; a fresh stub serves it.
@@ -175,6 +219,35 @@ export class RegionLog extends DurableObject<Env> {
     }
   }
 
+  /** Stores the next announcement (count retention included); announced() does the rest of the publish. */
+  private append(regionName: string, content: MessageContent, createdAt: string): StoredAnnouncement {
+    const id = this.region.head + 1;
+    const announcement: Announcement = { id, region: regionName, ...content, createdAt };
+    const message = JSON.stringify(announcement);
+    const storedAt = Date.now();
+    this.sql.run("INSERT INTO announcements (id, stored_at, message) VALUES (?, ?, ?)", id, storedAt, message);
+    this.stats.announcements(Date.parse(createdAt), 1);
+    this.sql.run("UPDATE region SET head = ?, stats = ?", id, JSON.stringify(this.stats));
+    this.region.head = id;
+    this.region.oldest ??= id;
+    this.oldestStoredAt ??= storedAt;
+    const { ANNOUNCEMENT_LIMIT } = config(this.env);
+    if (id - this.region.oldest + 1 > ANNOUNCEMENT_LIMIT) {
+      this.sql.run("DELETE FROM announcements WHERE id <= ?", id - ANNOUNCEMENT_LIMIT);
+      // The alarm stays aimed at the removed row's expiry: it fires early, removes nothing, re-aims.
+      this.loadOldest();
+    }
+    return { id, message };
+  }
+
+  /** After a publish stored `stored`: the alarm brought forward if a deadline came before `armedAt`, the copy, the push. */
+  private async announced(regionName: string, stored: StoredAnnouncement, armedAt: number | null) {
+    const due = this.earliestDeadline();
+    if (due !== null && (armedAt === null || due < armedAt)) await this.armAlarm();
+    recordPublish(regionName, this.region, stored);
+    if (this.followers.size > 0) this.enqueuePush((inbox) => inbox.deliverAnnouncement(regionName, stored));
+  }
+
   private windowFor(from: ReadFrom, limit: number) {
     const start = startAfter(this.region, from);
     return windowAfter(this.region, start, this.rowsAfter(start.after, limit + 1), limit);
@@ -182,7 +255,11 @@ export class RegionLog extends DurableObject<Env> {
 
   private rowsAfter(after: number, limit: number): StoredAnnouncement[] {
     return this.sql
-      .all<StoredAnnouncement>("SELECT id, message FROM announcements WHERE id > ? ORDER BY id LIMIT ?", after, limit);
+      .all<StoredAnnouncement>(
+        "SELECT id, message FROM announcements WHERE id > ? AND retracted = 0 ORDER BY id LIMIT ?",
+        after,
+        limit,
+      );
   }
 
   /**
@@ -207,13 +284,19 @@ export class RegionLog extends DurableObject<Env> {
     this.oldestStoredAt = oldest?.stored_at ?? null;
   }
 
-  /** Aims the alarm at the earliest deadline: the oldest retained announcement's expiry, or the stats' flush. */
-  private async armAlarm() {
-    this.loadOldest();
+  /** The earliest deadline: the oldest retained announcement's expiry, the stats' flush, the oldest key's expiry. */
+  private earliestDeadline(): number | null {
     const expiresAt =
       this.oldestStoredAt === null ? null : this.oldestStoredAt + config(this.env).ANNOUNCEMENT_TTL_SECONDS * 1000;
-    const deadlines = [expiresAt, this.stats.flushDueAt].filter((at) => at !== null);
-    if (deadlines.length === 0) return this.ctx.storage.deleteAlarm();
-    await this.ctx.storage.setAlarm(Math.min(...deadlines));
+    const deadlines = [expiresAt, this.stats.flushDueAt, this.keysExpireAt].filter((at) => at !== null);
+    return deadlines.length === 0 ? null : Math.min(...deadlines);
+  }
+
+  /** Aims the alarm at the earliest deadline; an alarm that fires early does nothing but aim again. */
+  private async armAlarm() {
+    this.loadOldest();
+    const at = this.earliestDeadline();
+    if (at === null) return this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.setAlarm(at);
   }
 }

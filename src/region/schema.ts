@@ -23,6 +23,21 @@ export const regionSchema: Schema = {
     // 2. The announcement stats not yet flushed to their shard (src/stats/buffer.ts),
     //    in the row every publish writes anyway; null until the first publish.
     `ALTER TABLE region ADD COLUMN stats TEXT`,
+    // 3. Publishers' Idempotency-Keys (src/region/idempotency.ts): each key's body hash and the id
+    //    and createdAt it was answered with, kept 24 h; by age for the alarm's sweep.
+    `
+      CREATE TABLE idempotency (
+        key TEXT PRIMARY KEY,
+        body_hash TEXT NOT NULL,
+        id INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        stored_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX idempotency_by_age ON idempotency (stored_at);
+    `,
+    // 4. Retracted announcements stay as tombstones (their text emptied): they keep their place in
+    //    head, oldest, the count and the age retention, and reads pass over them.
+    `ALTER TABLE announcements ADD COLUMN retracted INTEGER NOT NULL DEFAULT 0`,
   ],
   unversionedTables: ["announcements", "followers", "region"],
 };

@@ -9,6 +9,12 @@
 // cursor newer than the copy, another epoch (a reset), a cursor older than
 // the copy reaches — goes to the region. A copy is used for REGION_CACHE_MS at
 // most; the region object in this isolate also writes its publishes through.
+//
+// A retract is written through too: the copy here drops the announcement, and
+// a copy asked for before the retract and arriving after it is not kept, so in
+// the region object's isolate no poll that starts after a retract returns it.
+// A copy in another isolate may, until it is REGION_CACHE_MS old; it was asked
+// for before the retract, so no poll starting REGION_CACHE_MS after it does.
 import {
   startAfter,
   windowAfter,
@@ -32,6 +38,8 @@ type Entry = { tail: RegionTail; fetchedAt: number; bytes: number };
 const entries = new Map<string, Entry>();
 const refreshing = new Map<string, Promise<unknown>>();
 let totalBytes = 0;
+/** Retracts made by region objects in this isolate: a copy asked for before one of them may hold what it retracted. */
+let retracts = 0;
 
 /** The window for `from`, answered from the copy, or null when only the region can answer it exactly. */
 export function windowFromTail(tail: RegionTail, from: ReadFrom, limit: number): AnnouncementWindow | null {
@@ -70,8 +78,11 @@ export async function readThroughTail(
     if (servedAfterWait) return servedAfterWait;
   }
   const askedAt = Date.now();
+  const retractsBefore = retracts;
   const call = read();
-  const stored = call.then(({ tail }) => rememberTail(region, tail, askedAt));
+  const stored = call.then(({ tail }) => {
+    if (retracts === retractsBefore) rememberTail(region, tail, askedAt);
+  });
   refreshing.set(region, stored);
   try {
     return (await call).window;
@@ -109,6 +120,13 @@ export function recordPublish(region: string, head: RegionHead, announcement: St
   if (!held || held.epoch !== head.epoch || held.head !== announcement.id - 1) return forgetTail(region);
   const rows = [...held.rows, announcement].filter((row) => head.oldest !== null && row.id >= head.oldest);
   rememberTail(region, { ...head, rows: rows.slice(-TAIL_SIZE) });
+}
+
+/** A retract by the region's object in this isolate: the copy here, if any, no longer holds the announcement. */
+export function recordRetract(region: string, id: number) {
+  retracts++;
+  const held = entries.get(region);
+  if (held) rememberTail(region, { ...held.tail, rows: held.tail.rows.filter((row) => row.id !== id) }, held.fetchedAt);
 }
 
 export function forgetTail(region: string) {

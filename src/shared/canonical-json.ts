@@ -14,8 +14,19 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** SHA-256, in hex, of the content's canonical JSON. */
-export async function contentHash(content: MessageContent) {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonicalJson(content)));
+/** SHA-256, in hex, of the value's canonical JSON. */
+async function canonicalHash(value: unknown) {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonicalJson(value)));
   return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
+
+/** The hash a personal message's Idempotency-Key compares: its content. */
+export const contentHash = (content: MessageContent) => canonicalHash(content);
+
+/**
+ * The hash an announcement's Idempotency-Key compares: its content and the
+ * regions it goes to, as a set (the order and repeats of `regions` change
+ * nothing that is published, so they change nothing here either).
+ */
+export const announcementHash = (regions: readonly string[], content: MessageContent) =>
+  canonicalHash({ ...content, regions: [...new Set(regions)].sort() });

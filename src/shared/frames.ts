@@ -9,6 +9,7 @@ export type ServerFrame =
   | ({ type: "catchup" } & Record<string, unknown>)
   | { type: "personal"; message: PersonalMessage }
   | { type: "announcement"; message: Announcement }
+  | { type: "retract"; region: string; id: number }
   | { type: "ok"; for: "ack"; pending: number }
   | { type: "ok"; for: "read"; unread: number }
   | { type: "read"; seqs: number[]; unread: number }

@@ -40,7 +40,7 @@ export type UnreadAnswer = v.InferOutput<typeof unreadAnswer>;
 export const eventStream = v.pipe(
   v.string(),
   v.description(
-    "Events with `event:` (the frame type: catchup, personal, announcement), `data:` (the frame as JSON) and `id:` (an opaque position for Last-Event-ID).",
+    "Events with `event:` (the frame type: catchup, personal, announcement, read, retract), `data:` (the frame as JSON) and `id:` (an opaque position for Last-Event-ID).",
   ),
 );
 
@@ -77,6 +77,10 @@ export type BulkPublishAnswer = v.InferOutput<typeof bulkPublishAnswer>;
 
 export const announceAnswer = v.strictObject({ ids: v.record(regionId, seq), createdAt: timestamp });
 export type AnnounceAnswer = v.InferOutput<typeof announceAnswer>;
+
+export const retractAnswer = v.strictObject({
+  retracted: v.pipe(v.boolean(), v.description("Whether this request retracted it: false when it was not retained, or was retracted already.")),
+});
 
 export const userRegionAnswer = v.strictObject({ userId, region: regionOrNull });
 

@@ -159,6 +159,9 @@ export const deviceQuery = v.object({ device });
 /** A seq in a path: a personal message of the user. */
 export const seqParam = about(queryInteger(1, Number.MAX_SAFE_INTEGER), "The message's seq.");
 
+/** An id in a path: an announcement of the region. */
+export const announcementIdParam = about(queryInteger(1, Number.MAX_SAFE_INTEGER), "The announcement's id.");
+
 export const regionLogQuery = v.object({
   since: v.optional(about(queryInteger(0, Number.MAX_SAFE_INTEGER), "The announcements with an id above this one."), "0"),
   limit,

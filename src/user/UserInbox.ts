@@ -276,6 +276,13 @@ export class UserInbox extends DurableObject<Env> {
     return true;
   }
 
+  /** Called by a region this user follows when an announcement is retracted. Answers whether anyone still listens. */
+  async retractAnnouncement(region: string, id: number) {
+    if (!this.live.listening(region)) return false;
+    await this.live.retractAnnouncement(region, id);
+    return true;
+  }
+
   private catchUpSockets(region: string, pushed?: StoredAnnouncement) {
     return this.live.deliver(region, (from) => this.regions.readGap(region, from), pushed);
   }

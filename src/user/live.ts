@@ -14,8 +14,11 @@ export class LiveSockets {
   private delivering: Promise<void> = Promise.resolve();
   /** Newest announcement id a region pushed while this instance was awake, to catch a push that beat a connect. */
   private readonly pushed = new Map<string, number>();
-  /** Connections still reading their region: a push meanwhile must not look like nobody listens. */
-  private readonly connecting = new Map<string, number>();
+  /**
+   * Connects still reading their region, per region: a push meanwhile must not
+   * look like nobody listens, and a retract must wait for their catch-up.
+   */
+  private readonly connecting = new Map<string, Set<Promise<unknown>>>();
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -34,17 +37,19 @@ export class LiveSockets {
 
   /** Open sockets, or connects under way, for the region. */
   listening(region: string) {
-    return this.open(region).length > 0 || (this.connecting.get(region) ?? 0) > 0;
+    return this.open(region).length > 0 || (this.connecting.get(region)?.size ?? 0) > 0;
   }
 
   /** Runs a connect's region read, counted as a connect under way. */
-  async connect<T>(region: string, read: () => Promise<T>) {
-    this.connecting.set(region, (this.connecting.get(region) ?? 0) + 1);
-    try {
-      return await read();
-    } finally {
-      this.connecting.set(region, this.connecting.get(region)! - 1);
-    }
+  connect<T>(region: string, read: () => Promise<T>): Promise<T> {
+    const underway = this.connecting.get(region) ?? new Set();
+    this.connecting.set(region, underway);
+    const reading = read().finally(() => {
+      underway.delete(reading);
+      if (underway.size === 0) this.connecting.delete(region);
+    });
+    underway.add(reading);
+    return reading;
   }
 
   accept(socket: WebSocket, connection: Connection) {
@@ -98,6 +103,23 @@ export class LiveSockets {
         // Read the attachment again: personal frames may have been sent during the await.
         this.sendAnnouncements(socket, connectionOf(socket), window);
       }
+    };
+    this.delivering = this.delivering.then(run).catch((error) => console.error("postbox: live delivery failed", error));
+    return this.delivering;
+  }
+
+  /**
+   * A retracted announcement of `region`: every socket following it is sent the
+   * retract frame, after the deliveries queued before it (so it never overtakes
+   * the announcement) and after the connects under way (whose catch-up may hold it).
+   */
+  retractAnnouncement(region: string, id: number) {
+    const connects = [...(this.connecting.get(region) ?? [])];
+    const retract = frame({ type: "retract", region, id });
+    const run = async () => {
+      // Each connect accepts its socket as soon as its read is done, before this resumes.
+      for (const connect of connects) await connect.catch(() => {});
+      for (const socket of this.open(region)) send(socket, connectionOf(socket), "retract", retract);
     };
     this.delivering = this.delivering.then(run).catch((error) => console.error("postbox: live delivery failed", error));
     return this.delivering;
