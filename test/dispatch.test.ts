@@ -76,7 +76,7 @@ describe("a published message reaches each channel's push service", () => {
       token,
       data: { postbox: JSON.stringify({ type: "personal", message: { seq: 1, ...MESSAGE, createdAt: answer.createdAt } }) },
       notification: { title: MESSAGE.title, body: MESSAGE.body },
-      android: { ttl: `${PENDING_TTL_SECONDS}s`, priority: "normal" },
+      android: { ttl: `${PENDING_TTL_SECONDS}s`, priority: "NORMAL" },
     });
     await waitForPushOf(user, 1, { phone: { channel: "fcm", attempts: 1, lastStatus: 200, at } });
   });
