@@ -5,17 +5,21 @@ import {
   announcementInput,
   messageContent,
   messageInput,
+  personalContent,
   regionBody,
   regionId,
   regionLogQuery,
   seqParam,
+  ttlWithinPending,
   userId,
 } from "../shared/schema";
+import { config } from "../config";
 import { contentHash } from "../shared/canonical-json";
 import { inboxStub, regionStub } from "../shared/objects";
 import {
   announceAnswer,
   messageDelivery,
+  messageRetractAnswer,
   publishAnswer,
   regionListing,
   regionStorageCost,
@@ -31,6 +35,7 @@ import { json, jsonBodyGuard, valid } from "./validation";
 
 const userParam = v.object({ userId });
 const regionParam = v.object({ regionId });
+const messageParam = v.object({ userId, seq: seqParam });
 const idempotencyHeader = v.object({
   "idempotency-key": v.optional(
     v.pipe(
@@ -59,7 +64,10 @@ export const admin = new Hono<AppEnv>()
     async (c) => {
       const { userId } = c.req.valid("param");
       const key = c.req.valid("header")["idempotency-key"];
-      const content = messageContent(c.req.valid("json"));
+      const input = c.req.valid("json");
+      const tooLong = ttlWithinPending(input.ttlSeconds, config(c.env).PENDING_TTL_SECONDS);
+      if (tooLong) throw problem(400, "The request's body is invalid.", { errors: [tooLong] });
+      const content = personalContent(input);
       const idempotency = key === undefined ? undefined : { key, bodyHash: await contentHash(content) };
       const result = await inboxStub(c.env, userId).publish(content, idempotency);
       if (result === "conflict") {
@@ -153,12 +161,26 @@ export const admin = new Hono<AppEnv>()
       problems: [404],
     }),
     adminAuth,
-    valid("param", v.object({ userId, seq: seqParam })),
+    valid("param", messageParam),
     async (c) => {
       const { userId, seq } = c.req.valid("param");
       const delivery = await inboxStub(c.env, userId).delivery(seq);
       if (!delivery) throw problem(404, `User ${userId} has no record of message ${seq}: it was never published, or is older than PENDING_TTL_SECONDS.`);
       return c.json(delivery);
+    },
+  )
+
+  .delete(
+    "/users/:userId/messages/:seq",
+    describe("publisher", {
+      summary: "Retract a personal message",
+      responses: { 200: answer("Whether it was still pending or unread, and so retracted.", messageRetractAnswer) },
+    }),
+    adminAuth,
+    valid("param", messageParam),
+    async (c) => {
+      const { userId, seq } = c.req.valid("param");
+      return c.json(await inboxStub(c.env, userId).retract(seq));
     },
   )
 
