@@ -88,9 +88,10 @@ export class MessageSets {
     return new Set(this.sql.allIn<{ seq: number }>("SELECT seq FROM pending WHERE seq IN (?)", seqs).map((row) => row.seq));
   }
 
+  /** The oldest and newest pending seqs. Two subqueries, since SQLite reads one end of the key for min() or max() alone, and the whole table for both at once. */
   pendingBounds() {
     return this.sql.first<{ oldest: number | null; newest: number | null }>(
-      "SELECT min(seq) AS oldest, max(seq) AS newest FROM pending",
+      "SELECT (SELECT min(seq) FROM pending) AS oldest, (SELECT max(seq) FROM pending) AS newest",
     )!;
   }
 
