@@ -122,8 +122,19 @@ export function admin(path: string, init: RequestInit & { json?: unknown } = {})
   return call(path, withJson({ ...init, headers }));
 }
 
+/** The publisher's path of a user. */
+const userPath = (userId: string) => `/admin/v1/users/${encodeURIComponent(userId)}`;
+
 /** Where a user's personal messages are published. */
-export const messagesPath = (userId: string) => `/admin/v1/users/${encodeURIComponent(userId)}/messages`;
+export const messagesPath = (userId: string) => `${userPath(userId)}/messages`;
+
+/** Where one personal message of a user is viewed (GET) and retracted (DELETE). */
+export const messagePath = (userId: string, seq: number) => `${messagesPath(userId)}/${seq}`;
+
+/** DELETE /admin/v1/users/{userId}/messages/{seq}; the raw answer. */
+export function retract(userId: string, seq: number) {
+  return admin(messagePath(userId, seq), { method: "DELETE" });
+}
 
 /** A publisher request whose JSON body is exactly `text`, spellings JSON.stringify would change included. */
 export function adminText(path: string, method: string, text: string, headers: Record<string, string> = {}) {
@@ -288,7 +299,7 @@ export function reportArrived(userId: string, seqs: unknown, claims: ClientClaim
 
 /** GET /admin/v1/users/{userId}/messages/{seq}'s devices, each as [outcome, at in ms or null]. */
 export async function outcomesOf(userId: string, seq: number) {
-  const res = await admin(`/admin/v1/users/${encodeURIComponent(userId)}/messages/${seq}`);
+  const res = await admin(messagePath(userId, seq));
   if (res.status !== 200) throw new Error(`the message view answered ${res.status}: ${await res.text()}`);
   const { devices } = (await res.json()) as MessageDelivery;
   return Object.fromEntries(
@@ -296,9 +307,17 @@ export async function outcomesOf(userId: string, seq: number) {
   );
 }
 
+/** The rows the user's object read while `run` ran (GET /admin/v1/users/{userId}/storage before and after). */
+export async function rowsReadBy(userId: string, run: () => Promise<unknown>) {
+  const rowsRead = async () => ((await (await admin(`${userPath(userId)}/storage`)).json()) as { rowsRead: number }).rowsRead;
+  const before = await rowsRead();
+  await run();
+  return (await rowsRead()) - before;
+}
+
 /** GET /admin/v1/users/{userId}: what postbox holds for the user, its known devices included. */
 export async function userView(userId: string) {
-  const res = await admin(`/admin/v1/users/${encodeURIComponent(userId)}`);
+  const res = await admin(userPath(userId));
   return (await res.json()) as UserView;
 }
 

@@ -39,13 +39,26 @@ export type OkFrame = { type: "ok"; for: "ack"; pending: number } | { type: "ok"
 export type ErrorFrame = { type: "error"; status: number; title?: string; detail: string };
 /** Read sync (v1.1): the seqs a read receipt removed from the unread set, on every other live connection. */
 export type ReadFrame = { type: "read"; seqs: number[]; unread: number };
-export type Frame = CatchupFrame | PersonalFrame | AnnouncementFrame | OkFrame | ErrorFrame | ReadFrame | { type: "pong" };
+/** A personal message withdrawn (v1.1): retracted, or replaced through its collapseKey. */
+export type PersonalRetractFrame = { type: "retract"; seq: number };
+export type Frame =
+  | CatchupFrame
+  | PersonalFrame
+  | AnnouncementFrame
+  | OkFrame
+  | ErrorFrame
+  | ReadFrame
+  | PersonalRetractFrame
+  | { type: "pong" };
 
 export const personalSeqs = (frames: Frame[]) =>
   frames.filter((f): f is PersonalFrame => f.type === "personal").map((f) => f.message.seq);
 export const announcementIds = (frames: Frame[]) =>
   frames.filter((f): f is AnnouncementFrame => f.type === "announcement").map((f) => f.message.id);
 export const readFrames = (frames: Frame[]) => frames.filter((f): f is ReadFrame => f.type === "read");
+/** The seqs of the personal retract frames, in arrival order. */
+export const retractedSeqs = (frames: Frame[]) =>
+  frames.filter((f): f is PersonalRetractFrame => f.type === "retract" && "seq" in f).map((f) => f.seq);
 
 // ---- opening a live connection ----------------------------------------------------
 

@@ -43,8 +43,11 @@ export interface Received {
   delivered: boolean;
   /** Lowercase names, as Node gives them. */
   headers: Record<string, string>;
-  /** The postbox payload: a live frame or a poll frame. */
-  payload: { type: "personal"; message: { seq: number } & Record<string, unknown> } | { type: "poll"; seq: number };
+  /** The postbox payload: a live frame, a poll frame or a retract frame. */
+  payload:
+    | { type: "personal"; message: { seq: number } & Record<string, unknown> }
+    | { type: "poll"; seq: number }
+    | { type: "retract"; seq: number };
   /** Web Push: the decrypted body's size and the VAPID token's claims and key. */
   bodyBytes?: number;
   vapid?: { claims: JWTPayload; k: string };
