@@ -439,6 +439,21 @@ export async function sameVarsInObject<O extends Rpc.DurableObjectBranded>(stub:
   });
 }
 
+/** What the user's object holds, read straight from its storage: no request's own expiry check runs. */
+export function storedInUser(userId: string) {
+  return runInDurableObject(userStub(userId), async (_instance, state) => {
+    const sql = state.storage.sql;
+    const seqs = (table: string) =>
+      sql.exec<{ seq: number }>(`SELECT seq FROM ${table} ORDER BY seq`).toArray().map((row) => row.seq);
+    return {
+      pending: seqs("pending"),
+      unread: seqs("unread"),
+      idempotencyKeys: sql.exec<{ n: number }>("SELECT count(*) AS n FROM idempotency").one().n,
+      alarm: await state.storage.getAlarm(),
+    };
+  });
+}
+
 /** Empties an object's storage, its alarm included, as if it had never run. */
 export async function wipeStorage(storage: DurableObjectStorage) {
   await storage.deleteAlarm();
