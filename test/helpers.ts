@@ -264,6 +264,8 @@ export async function pendingSeqs(userId: string, claims: ClientClaims = {}) {
 /** Two devices of one user (the token's `device` claim). */
 export const PHONE: ClientClaims = { device: "phone" };
 export const LAPTOP: ClientClaims = { device: "laptop" };
+export const TABLET: ClientClaims = { device: "tablet" };
+export const DESK: ClientClaims = { device: "desk" };
 
 /** Makes each device known, in this order, with one poll each. */
 export async function makeKnown(userId: string, ...devices: ClientClaims[]) {
@@ -428,6 +430,12 @@ export function runUserAlarm(userId: string) {
   return runDurableObjectAlarm(userStub(userId));
 }
 
+/** Moves the clock on by `ms` and runs the user's alarm, as the runtime would at that time. */
+export async function alarmAfter(userId: string, ms: number) {
+  travel(ms);
+  await runUserAlarm(userId);
+}
+
 /**
  * In a deployment the Worker and its Durable Objects read the same [vars]. In the
  * test runtime an object keeps the environment it was created with, so an
@@ -467,6 +475,7 @@ export const SECOND = 1000;
 export const HOUR = 60 * 60 * SECOND;
 export const DAY = 24 * HOUR;
 export const PENDING_TTL = 7 * DAY;
+export const PENDING_TTL_SECONDS = PENDING_TTL / SECOND;
 export const UNREAD_TTL = 30 * DAY;
 export const ANNOUNCEMENT_TTL = 30 * DAY;
 export const ANNOUNCEMENT_LIMIT = 1000;
