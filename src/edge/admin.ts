@@ -10,7 +10,7 @@ import {
   regionId,
   regionLogQuery,
   seqParam,
-  ttlWithinPending,
+  ttlSecondsError,
   userId,
 } from "../shared/schema";
 import { config } from "../config";
@@ -65,7 +65,7 @@ export const admin = new Hono<AppEnv>()
       const { userId } = c.req.valid("param");
       const key = c.req.valid("header")["idempotency-key"];
       const input = c.req.valid("json");
-      const tooLong = ttlWithinPending(input.ttlSeconds, config(c.env).PENDING_TTL_SECONDS);
+      const tooLong = ttlSecondsError(input.ttlSeconds, config(c.env).PENDING_TTL_SECONDS);
       if (tooLong) throw problem(400, "The request's body is invalid.", { errors: [tooLong] });
       const content = personalContent(input);
       const idempotency = key === undefined ? undefined : { key, bodyHash: await contentHash(content) };

@@ -48,7 +48,7 @@ const personalFields = {
       v.description("A newer message with this key replaces the user's older one that is still pending or unread."),
     ),
   ),
-  // The upper bound is a setting, PENDING_TTL_SECONDS: the publish route checks it (ttlWithinPending).
+  // The upper bound is a setting, PENDING_TTL_SECONDS: the publish route checks it (ttlSecondsError).
   ttlSeconds: v.nullish(
     v.pipe(
       v.number(),
@@ -69,7 +69,7 @@ export const messageInput = v.strictObject({ ...messageFields, ...personalFields
 export type MessageInput = v.InferOutput<typeof messageInput>;
 
 /** The 400's field error of a ttlSeconds beyond the pending set's own lifetime, or null when it is within it. */
-export function ttlWithinPending(ttlSeconds: number | null | undefined, pendingTtlSeconds: number) {
+export function ttlSecondsError(ttlSeconds: number | null | undefined, pendingTtlSeconds: number) {
   return ttlSeconds != null && ttlSeconds > pendingTtlSeconds
     ? { path: "ttlSeconds", message: `must be at most ${pendingTtlSeconds} (PENDING_TTL_SECONDS)` }
     : null;

@@ -120,11 +120,11 @@ export class UserInbox extends DurableObject<Env> {
     const targets = this.dispatch.targets();
     const published = this.publishing.publish(content, idempotency, targets.length);
     if ("repeat" in published) return published.repeat;
-    if (published.replaced) {
-      this.live.sendRetract(published.replaced.seq);
-      this.dispatch.withdrawn(published.replaced.seq);
+    const { seq, createdAt, replaced } = published.answer;
+    if (replaced !== null) {
+      this.live.sendRetract(replaced);
+      this.dispatch.withdrawn(replaced);
     }
-    const { seq, createdAt } = published.answer;
     for (const device of this.live.sendPersonal(seq, published.message)) {
       this.handOvers.note(device, seq - 1, seq, { route: "live", at: Date.parse(createdAt) });
     }

@@ -11,14 +11,12 @@ import type { Deliveries } from "./deliveries";
 import type { Devices } from "./devices";
 import type { Expiry } from "./expiry";
 import type { IdempotencyKey, IdempotencyKeys } from "./idempotency";
-import type { MessageSets, StoredMessage } from "./message-sets";
+import type { MessageSets } from "./message-sets";
 import type { Retraction } from "./retraction";
 import type { InboxState } from "./state";
 
-/** A repeated key's earlier answer (or its conflict), or a new message's answer and JSON text, and the message it replaced. */
-export type Published =
-  | { repeat: PublishAnswer | "conflict" }
-  | { answer: PublishAnswer; message: string; replaced: StoredMessage | null };
+/** A repeated key's earlier answer (or its conflict), or a new message's answer and JSON text. */
+export type Published = { repeat: PublishAnswer | "conflict" } | { answer: PublishAnswer; message: string };
 
 export class Publishing {
   constructor(
@@ -57,7 +55,7 @@ export class Publishing {
     this.devices.evicted(evicted);
     // Two at a time keep up with one new record per publish, at two rows read.
     this.deliveries.prune(now - PENDING_TTL_SECONDS * 1000, 2);
-    const answer: PublishAnswer = { seq, createdAt, evicted: evicted.length, pushed, replaced: replaced?.seq ?? null };
+    const answer: PublishAnswer = { seq, createdAt, evicted: evicted.length, pushed, replaced };
     if (idempotency) this.keys.remember(idempotency, answer, now);
     this.state.update({
       lastSeq: seq,
@@ -65,14 +63,14 @@ export class Publishing {
       unreadCount: values.unreadCount + 1 - evictedUnread.length,
       ...this.expiry.afterPublish(now, idempotency !== undefined, expiresAt),
     });
-    return { answer, message, replaced };
+    return { answer, message };
   }
 
-  /** Withdraws the user's message with this collapseKey that is still pending or unread; answers it, or null. */
-  private replace(collapseKey: string | undefined, now: number): StoredMessage | null {
-    if (collapseKey === undefined) return null;
-    const seq = this.sets.withCollapseKey(collapseKey);
-    // Found in a set, so withdrawn from it.
-    return seq === undefined ? null : { seq, message: this.retraction.withdraw(seq, now)! };
+  /** Withdraws the user's message with this collapseKey that is still pending or unread; answers its seq, or null. */
+  private replace(collapseKey: string | undefined, now: number): number | null {
+    const seq = collapseKey === undefined ? undefined : this.sets.withCollapseKey(collapseKey);
+    if (seq === undefined) return null;
+    this.retraction.withdraw(seq, now);
+    return seq;
   }
 }
