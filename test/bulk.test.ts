@@ -23,8 +23,8 @@ describe("POST /admin/v1/messages", () => {
     const answer = await published({ users: [a, b, a], title: "Sale", body: "Today only", data: { off: 20 } });
     expect(Date.parse(answer.createdAt)).toBeGreaterThanOrEqual(before - 1000);
     expect(answer.results).toStrictEqual({
-      [a!]: { seq: 1, evicted: 0, pushed: 0 },
-      [b!]: { seq: 1, evicted: 0, pushed: 0 },
+      [a!]: { seq: 1, evicted: 0, pushed: 0, replaced: null },
+      [b!]: { seq: 1, evicted: 0, pushed: 0, replaced: null },
     });
     const { personal } = await poll(a!);
     expect(personal).toMatchObject([{ seq: 1, title: "Sale", body: "Today only", data: { off: 20 } }]);
@@ -36,7 +36,7 @@ describe("POST /admin/v1/messages", () => {
     const key = { "Idempotency-Key": unique("k") };
     const first = await published({ users: [a, b], body: "once" }, key);
     const again = await published({ users: [b, a, c], body: "once" }, key);
-    expect(again.results).toStrictEqual({ ...first.results, [c!]: { seq: 1, evicted: 0, pushed: 0 } });
+    expect(again.results).toStrictEqual({ ...first.results, [c!]: { seq: 1, evicted: 0, pushed: 0, replaced: null } });
     for (const user of [a!, b!, c!]) expect(await pendingSeqs(user)).toEqual([1]);
   });
 

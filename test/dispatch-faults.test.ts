@@ -6,15 +6,14 @@
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { PushChannel } from "../src/push/channel";
-import type { PushCount } from "../src/stats/recorder";
 import { PUSH_LEASE_MS } from "../src/user/push-jobs";
 import {
   aheadOfNow,
+  alarmAfter,
   expectLogged,
   freezeTime,
   LAPTOP,
   markRead,
-  PENDING_TTL,
   PHONE,
   publish,
   runUserAlarm,
@@ -22,12 +21,11 @@ import {
   travel,
   unique,
   userStub,
-  type ClientClaims,
+  TABLET,
+  PENDING_TTL_SECONDS,
 } from "./helpers";
-import { channelOf, logOf, pushJobsLeft, pushOf, registerPush, seqsPushedTo, setFaults, waitForPushes, waitForPushOf, type Fault } from "./push-service";
+import { channelOf, countersOf, logOf, pushJobsLeft, pushOf, registerPush, seqsPushedTo, setFaults, waitForPushes, waitForPushOf, type Fault } from "./push-service";
 
-const TABLET: ClientClaims = { device: "tablet" };
-const PENDING_TTL_SECONDS = PENDING_TTL / 1000;
 
 afterEach(() => {
   vi.useRealTimers();
@@ -45,25 +43,8 @@ async function phoneWithFaults(channel: PushChannel, ...faults: Fault[]) {
 /** The phone's push of seq 1, as the user's object keeps it. */
 const phonePushOf1 = async (user: string) => (await pushOf(user, 1)).phone;
 
-/** Moves the clock on by `ms` and runs the user's alarm, as the runtime would at that time. */
-async function alarmAfter(user: string, ms: number) {
-  travel(ms);
-  await runUserAlarm(user);
-}
-
 /** When the user's object's alarm is set for (null: none). */
 const alarmOf = (user: string) => runInDurableObject(userStub(user), (_instance, { storage }) => storage.getAlarm());
-
-/** The push counters the user's object reports from now on: [publishedAt, channel, count], in order. */
-async function countersOf(user: string) {
-  const counted: [number, PushChannel, PushCount][] = [];
-  const push = (publishedAt: number, channel: PushChannel, count: PushCount) => void counted.push([publishedAt, channel, count]);
-  // The object records into the stats buffer in its state row: its push counts are heard here instead.
-  await runInDurableObject(userStub(user), (instance) => {
-    Object.assign((instance as unknown as { state: { stats: object } }).state.stats, { push });
-  });
-  return counted;
-}
 
 describe("retries", () => {
   it("a push answered 503 is retried with backoff until accepted, each attempt's TTL the seconds then left", async () => {

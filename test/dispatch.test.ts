@@ -16,7 +16,6 @@ import {
   makeKnown,
   markRead,
   messagesPath,
-  PENDING_TTL,
   PHONE,
   publish,
   sameVarsInObject,
@@ -24,7 +23,9 @@ import {
   unique,
   userStub,
   runUserAlarm,
-  type ClientClaims,
+  TABLET,
+  DESK,
+  PENDING_TTL_SECONDS,
 } from "./helpers";
 import { caughtUpSocket, closeAllLive } from "./live-helpers";
 import {
@@ -40,9 +41,6 @@ import {
   waitForPushOf,
 } from "./push-service";
 
-const TABLET: ClientClaims = { device: "tablet" };
-const DESK: ClientClaims = { device: "desk" };
-const PENDING_TTL_SECONDS = PENDING_TTL / 1000;
 const MESSAGE = { title: "Order shipped", body: "On its way", data: { order: 42 } };
 
 afterEach(async () => {
@@ -76,7 +74,7 @@ describe("a published message reaches each channel's push service", () => {
       token,
       data: { postbox: JSON.stringify({ type: "personal", message: { seq: 1, ...MESSAGE, createdAt: answer.createdAt } }) },
       notification: { title: MESSAGE.title, body: MESSAGE.body },
-      android: { ttl: `${PENDING_TTL_SECONDS}s`, priority: "normal" },
+      android: { ttl: `${PENDING_TTL_SECONDS}s`, priority: "NORMAL" },
     });
     await waitForPushOf(user, 1, { phone: { channel: "fcm", attempts: 1, lastStatus: 200, at } });
   });

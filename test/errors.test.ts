@@ -255,8 +255,8 @@ describe("400 validation: body fields", () => {
   });
 
   it("rejects an unknown field in a publish body, naming it", async () => {
-    const res = await admin(messagesPath(unique("v-pub")), { method: "POST", json: { body: "x", priority: "high" } });
-    await expectInvalid(res, "priority");
+    const res = await admin(messagesPath(unique("v-pub")), { method: "POST", json: { body: "x", urgency: "high" } });
+    await expectInvalid(res, "urgency");
   });
 
   it("rejects an unknown field in an announcement body, naming it", async () => {

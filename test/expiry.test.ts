@@ -17,6 +17,7 @@ import {
   publish,
   runUserAlarm,
   SECOND,
+  storedInUser,
   unique,
   UNREAD_TTL,
   unreadOf,
@@ -47,30 +48,15 @@ const iso = (ms: number) => new Date(t0 + ms).toISOString();
 /** A publish's stats are flushed first (FLUSH_DELAY_MS after it, by the same alarm); then the alarm is the sets' own. */
 const statsFlushed = (userId: string) => alarmAt(userId, FLUSH_DELAY_MS);
 
-/** What the object holds, read straight from its storage: no request's own expiry check runs. */
-function stored(userId: string) {
-  return runInDurableObject(userStub(userId), async (_instance, state) => {
-    const sql = state.storage.sql;
-    const seqs = (table: string) =>
-      sql.exec<{ seq: number }>(`SELECT seq FROM ${table} ORDER BY seq`).toArray().map((row) => row.seq);
-    return {
-      pending: seqs("pending"),
-      unread: seqs("unread"),
-      idempotencyKeys: sql.exec<{ n: number }>("SELECT count(*) AS n FROM idempotency").one().n,
-      alarm: await state.storage.getAlarm(),
-    };
-  });
-}
-
 describe("the pending set's TTL", () => {
   it("the alarm clears the pending set PENDING_TTL_SECONDS after the insert", async () => {
     const user = await userWithMessages(2);
-    expect((await stored(user)).alarm).toBe(t0 + FLUSH_DELAY_MS);
+    expect((await storedInUser(user)).alarm).toBe(t0 + FLUSH_DELAY_MS);
     await statsFlushed(user);
-    expect((await stored(user)).alarm).toBe(t0 + PENDING_TTL);
+    expect((await storedInUser(user)).alarm).toBe(t0 + PENDING_TTL);
 
     expect(await alarmAt(user, PENDING_TTL)).toBe(true);
-    const after = await stored(user);
+    const after = await storedInUser(user);
     expect(after.pending).toEqual([]);
     expect(after.unread).toEqual([1, 2]);
     expect((await poll(user)).personal).toEqual([]);
@@ -83,11 +69,11 @@ describe("the pending set's TTL", () => {
     await publish(user, { body: "second" });
 
     await alarmAt(user, PENDING_TTL + SECOND);
-    expect((await stored(user)).pending).toEqual([1, 2]);
+    expect((await storedInUser(user)).pending).toEqual([1, 2]);
     expect((await poll(user)).personal.map((m) => m.body)).toEqual(["first", "second"]);
 
     expect(await alarmAt(user, 2 * PENDING_TTL)).toBe(true);
-    expect((await stored(user)).pending).toEqual([]);
+    expect((await storedInUser(user)).pending).toEqual([]);
     expect((await poll(user)).personal).toEqual([]);
   });
 
@@ -96,8 +82,8 @@ describe("the pending set's TTL", () => {
     at(DAY);
     await publish(user);
     expect(await alarmAt(user, PENDING_TTL)).toBe(true);
-    expect((await stored(user)).pending).toEqual([1, 2]);
-    expect((await stored(user)).alarm).toBe(t0 + DAY + PENDING_TTL);
+    expect((await storedInUser(user)).pending).toEqual([1, 2]);
+    expect((await storedInUser(user)).alarm).toBe(t0 + DAY + PENDING_TTL);
   });
 
   it("an expired set is not shown even before the alarm ran", async () => {
@@ -122,7 +108,7 @@ describe("the pending set's TTL", () => {
     await ackUpTo(user, 1);
     expect((await userView(user)).pending.expiresAt).toBe(iso(PENDING_TTL));
     await alarmAt(user, PENDING_TTL);
-    expect((await stored(user)).pending).toEqual([]);
+    expect((await storedInUser(user)).pending).toEqual([]);
   });
 });
 
@@ -131,7 +117,7 @@ describe("the unread set's TTL", () => {
     const user = await userWithMessages(1);
 
     expect(await alarmAt(user, PENDING_TTL)).toBe(true);
-    let now = await stored(user);
+    let now = await storedInUser(user);
     expect(now.pending).toEqual([]);
     expect(now.unread).toEqual([1]);
     expect(await unreadOf(user)).toMatchObject({ count: 1 });
@@ -142,7 +128,7 @@ describe("the unread set's TTL", () => {
     expect((await unreadOf(user)).count).toBe(1);
 
     expect(await alarmAt(user, UNREAD_TTL)).toBe(true);
-    now = await stored(user);
+    now = await storedInUser(user);
     expect(now.unread).toEqual([]);
     // What is left is the deadline to forget the device that read at UNREAD_TTL - 1 s.
     expect(now.alarm).toBe(t0 + UNREAD_TTL - SECOND + DEVICE_TTL);
@@ -154,10 +140,10 @@ describe("the unread set's TTL", () => {
     at(UNREAD_TTL - 60 * SECOND);
     await publish(user);
     await alarmAt(user, UNREAD_TTL + SECOND);
-    expect((await stored(user)).unread).toEqual([1, 2]);
+    expect((await storedInUser(user)).unread).toEqual([1, 2]);
     expect((await unreadOf(user)).count).toBe(2);
     await alarmAt(user, 2 * UNREAD_TTL);
-    expect((await stored(user)).unread).toEqual([]);
+    expect((await storedInUser(user)).unread).toEqual([]);
   });
 });
 
@@ -187,7 +173,7 @@ describe("the admin view's expiresAt", () => {
     const user = await userWithMessages(1);
     await statsFlushed(user);
     const view = await userView(user);
-    expect(new Date(view.pending.expiresAt!).getTime()).toBe((await stored(user)).alarm);
+    expect(new Date(view.pending.expiresAt!).getTime()).toBe((await storedInUser(user)).alarm);
   });
 
   it("is null for an unused user", async () => {
@@ -202,7 +188,7 @@ describe("seq after expiry", () => {
     const user = await userWithMessages(2);
     await alarmAt(user, PENDING_TTL);
     await alarmAt(user, UNREAD_TTL);
-    expect(await stored(user)).toMatchObject({ pending: [], unread: [] });
+    expect(await storedInUser(user)).toMatchObject({ pending: [], unread: [] });
     expect((await publish(user)).seq).toBe(3);
     expect((await poll(user)).personal.map((m) => m.seq)).toEqual([3]);
   });
@@ -224,30 +210,30 @@ describe("the alarm itself", () => {
   it("running the alarm twice gives the same result", async () => {
     const user = await userWithMessages(2);
     expect(await alarmAt(user, PENDING_TTL)).toBe(true);
-    const once = { stored: await stored(user), view: await userView(user) };
+    const once = { stored: await storedInUser(user), view: await userView(user) };
 
     // Again through the runtime (the alarm was re-armed for the unread deadline) ...
     expect(await runUserAlarm(user)).toBe(true);
-    expect({ stored: await stored(user), view: await userView(user) }).toStrictEqual(once);
+    expect({ stored: await storedInUser(user), view: await userView(user) }).toStrictEqual(once);
     // ... and by calling the handler directly.
     await runInDurableObject(userStub(user), (instance) => instance.alarm());
-    expect({ stored: await stored(user), view: await userView(user) }).toStrictEqual(once);
+    expect({ stored: await storedInUser(user), view: await userView(user) }).toStrictEqual(once);
     expect(once.stored).toMatchObject({ pending: [], unread: [1, 2], alarm: t0 + UNREAD_TTL });
   });
 
   it("an alarm that fires before the deadline removes nothing and stays armed", async () => {
     const user = await userWithMessages(1);
     expect(await alarmAt(user, PENDING_TTL - SECOND)).toBe(true);
-    expect(await stored(user)).toStrictEqual({ pending: [1], unread: [1], idempotencyKeys: 0, alarm: t0 + PENDING_TTL });
+    expect(await storedInUser(user)).toStrictEqual({ pending: [1], unread: [1], idempotencyKeys: 0, alarm: t0 + PENDING_TTL });
     expect((await poll(user)).personal.map((m) => m.seq)).toEqual([1]);
   });
 
   it("an alarm right after publishing removes nothing (the stats' flush comes first)", async () => {
     const user = await userWithMessages(1);
     expect(await runUserAlarm(user)).toBe(true);
-    expect(await stored(user)).toStrictEqual({ pending: [1], unread: [1], idempotencyKeys: 0, alarm: t0 + FLUSH_DELAY_MS });
+    expect(await storedInUser(user)).toStrictEqual({ pending: [1], unread: [1], idempotencyKeys: 0, alarm: t0 + FLUSH_DELAY_MS });
     await statsFlushed(user);
-    expect(await stored(user)).toStrictEqual({ pending: [1], unread: [1], idempotencyKeys: 0, alarm: t0 + PENDING_TTL });
+    expect(await storedInUser(user)).toStrictEqual({ pending: [1], unread: [1], idempotencyKeys: 0, alarm: t0 + PENDING_TTL });
   });
 
   it("a user no client has named has no alarm; a client's first request arms its device's", async () => {
@@ -255,7 +241,7 @@ describe("the alarm itself", () => {
     await userView(user);
     expect(await runUserAlarm(user)).toBe(false);
     await poll(user);
-    expect((await stored(user)).alarm).toBe(t0 + DEVICE_TTL);
+    expect((await storedInUser(user)).alarm).toBe(t0 + DEVICE_TTL);
   });
 
   it("an idempotency key's expiry fires first, forgets the key and leaves the sets alone", async () => {
@@ -267,9 +253,9 @@ describe("the alarm itself", () => {
     });
     expect(keyed.status).toBe(201);
     await statsFlushed(user);
-    expect((await stored(user)).alarm).toBe(t0 + IDEMPOTENCY_TTL);
+    expect((await storedInUser(user)).alarm).toBe(t0 + IDEMPOTENCY_TTL);
 
     expect(await alarmAt(user, IDEMPOTENCY_TTL)).toBe(true);
-    expect(await stored(user)).toStrictEqual({ pending: [1], unread: [1], idempotencyKeys: 0, alarm: t0 + PENDING_TTL });
+    expect(await storedInUser(user)).toStrictEqual({ pending: [1], unread: [1], idempotencyKeys: 0, alarm: t0 + PENDING_TTL });
   });
 });

@@ -122,8 +122,19 @@ export function admin(path: string, init: RequestInit & { json?: unknown } = {})
   return call(path, withJson({ ...init, headers }));
 }
 
+/** The publisher's path of a user. */
+const userPath = (userId: string) => `/admin/v1/users/${encodeURIComponent(userId)}`;
+
 /** Where a user's personal messages are published. */
-export const messagesPath = (userId: string) => `/admin/v1/users/${encodeURIComponent(userId)}/messages`;
+export const messagesPath = (userId: string) => `${userPath(userId)}/messages`;
+
+/** Where one personal message of a user is viewed (GET) and retracted (DELETE). */
+export const messagePath = (userId: string, seq: number) => `${messagesPath(userId)}/${seq}`;
+
+/** DELETE /admin/v1/users/{userId}/messages/{seq}; the raw answer. */
+export function retract(userId: string, seq: number) {
+  return admin(messagePath(userId, seq), { method: "DELETE" });
+}
 
 /** A publisher request whose JSON body is exactly `text`, spellings JSON.stringify would change included. */
 export function adminText(path: string, method: string, text: string, headers: Record<string, string> = {}) {
@@ -265,6 +276,8 @@ export async function pendingSeqs(userId: string, claims: ClientClaims = {}) {
 /** Two devices of one user (the token's `device` claim). */
 export const PHONE: ClientClaims = { device: "phone" };
 export const LAPTOP: ClientClaims = { device: "laptop" };
+export const TABLET: ClientClaims = { device: "tablet" };
+export const DESK: ClientClaims = { device: "desk" };
 
 /** Makes each device known, in this order, with one poll each. */
 export async function makeKnown(userId: string, ...devices: ClientClaims[]) {
@@ -300,7 +313,7 @@ export function reportArrived(userId: string, seqs: unknown, claims: ClientClaim
 
 /** GET /admin/v1/users/{userId}/messages/{seq}'s devices, each as [outcome, at in ms or null]. */
 export async function outcomesOf(userId: string, seq: number) {
-  const res = await admin(`/admin/v1/users/${encodeURIComponent(userId)}/messages/${seq}`);
+  const res = await admin(messagePath(userId, seq));
   if (res.status !== 200) throw new Error(`the message view answered ${res.status}: ${await res.text()}`);
   const { devices } = (await res.json()) as MessageDelivery;
   return Object.fromEntries(
@@ -308,9 +321,17 @@ export async function outcomesOf(userId: string, seq: number) {
   );
 }
 
+/** The rows the user's object read while `run` ran (GET /admin/v1/users/{userId}/storage before and after). */
+export async function rowsReadBy(userId: string, run: () => Promise<unknown>) {
+  const rowsRead = async () => ((await (await admin(`${userPath(userId)}/storage`)).json()) as { rowsRead: number }).rowsRead;
+  const before = await rowsRead();
+  await run();
+  return (await rowsRead()) - before;
+}
+
 /** GET /admin/v1/users/{userId}: what postbox holds for the user, its known devices included. */
 export async function userView(userId: string) {
-  const res = await admin(`/admin/v1/users/${encodeURIComponent(userId)}`);
+  const res = await admin(userPath(userId));
   return (await res.json()) as UserView;
 }
 
@@ -421,6 +442,12 @@ export function runUserAlarm(userId: string) {
   return runDurableObjectAlarm(userStub(userId));
 }
 
+/** Moves the clock on by `ms` and runs the user's alarm, as the runtime would at that time. */
+export async function alarmAfter(userId: string, ms: number) {
+  travel(ms);
+  await runUserAlarm(userId);
+}
+
 /**
  * In a deployment the Worker and its Durable Objects read the same [vars]. In the
  * test runtime an object keeps the environment it was created with, so an
@@ -429,6 +456,21 @@ export function runUserAlarm(userId: string) {
 export async function sameVarsInObject<O extends Rpc.DurableObjectBranded>(stub: DurableObjectStub<O>, overrides: Partial<Env>) {
   await runInDurableObject(stub, (instance) => {
     Object.assign(instance, { env: { ...env, ...overrides } });
+  });
+}
+
+/** What the user's object holds, read straight from its storage: no request's own expiry check runs. */
+export function storedInUser(userId: string) {
+  return runInDurableObject(userStub(userId), async (_instance, state) => {
+    const sql = state.storage.sql;
+    const seqs = (table: string) =>
+      sql.exec<{ seq: number }>(`SELECT seq FROM ${table} ORDER BY seq`).toArray().map((row) => row.seq);
+    return {
+      pending: seqs("pending"),
+      unread: seqs("unread"),
+      idempotencyKeys: sql.exec<{ n: number }>("SELECT count(*) AS n FROM idempotency").one().n,
+      alarm: await state.storage.getAlarm(),
+    };
   });
 }
 
@@ -445,6 +487,7 @@ export const SECOND = 1000;
 export const HOUR = 60 * 60 * SECOND;
 export const DAY = 24 * HOUR;
 export const PENDING_TTL = 7 * DAY;
+export const PENDING_TTL_SECONDS = PENDING_TTL / SECOND;
 export const UNREAD_TTL = 30 * DAY;
 export const ANNOUNCEMENT_TTL = 30 * DAY;
 export const ANNOUNCEMENT_LIMIT = 1000;

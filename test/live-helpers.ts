@@ -41,6 +41,8 @@ export type ErrorFrame = { type: "error"; status: number; title?: string; detail
 export type ReadFrame = { type: "read"; seqs: number[]; unread: number };
 /** An announcement retracted (v1.1), on every live connection following its region. */
 export type AnnouncementRetractFrame = { type: "retract"; region: string; id: number };
+/** A personal message withdrawn (v1.1): retracted, or replaced through its collapseKey. */
+export type PersonalRetractFrame = { type: "retract"; seq: number };
 export type Frame =
   | CatchupFrame
   | PersonalFrame
@@ -49,6 +51,7 @@ export type Frame =
   | ErrorFrame
   | ReadFrame
   | AnnouncementRetractFrame
+  | PersonalRetractFrame
   | { type: "pong" };
 
 export const personalSeqs = (frames: Frame[]) =>
@@ -61,6 +64,10 @@ export const announcementEvents = (frames: Frame[]) =>
   frames.flatMap((f): [string, number][] =>
     f.type === "announcement" ? [[f.type, f.message.id]] : f.type === "retract" && "region" in f ? [[f.type, f.id]] : [],
   );
+
+/** The seqs of the personal retract frames, in arrival order. */
+export const retractedSeqs = (frames: Frame[]) =>
+  frames.filter((f): f is PersonalRetractFrame => f.type === "retract" && "seq" in f).map((f) => f.seq);
 
 // ---- opening a live connection ----------------------------------------------------
 

@@ -235,6 +235,13 @@ const cases: Case[] = [
 
   ["POST /admin/v1/users/{userId}/messages", 201, "published", () =>
     admin(`/admin/v1/users/${unique("oa-user")}/messages`, { method: "POST", json: { body: "hi", title: null } })],
+  ["POST /admin/v1/users/{userId}/messages", 201, "with collapseKey, ttlSeconds and priority, replacing one", async () => {
+    const path = `/admin/v1/users/${unique("oa-user")}/messages`;
+    await admin(path, { method: "POST", json: { body: "first", collapseKey: "order:42" } });
+    return admin(path, { method: "POST", json: { body: "second", collapseKey: "order:42", ttlSeconds: 60, priority: "high" } });
+  }],
+  ["POST /admin/v1/users/{userId}/messages", 400, "a ttlSeconds beyond PENDING_TTL_SECONDS", () =>
+    admin(`/admin/v1/users/${unique("oa-user")}/messages`, { method: "POST", json: { body: "x", ttlSeconds: 604_801 } })],
   ["POST /admin/v1/users/{userId}/messages", 422, "an Idempotency-Key reused with another body", async () => {
     const path = `/admin/v1/users/${unique("oa-user")}/messages`;
     const headers = { "Idempotency-Key": "k1" };
@@ -312,6 +319,13 @@ const cases: Case[] = [
   }],
   ["GET /admin/v1/users/{userId}/messages/{seq}", 404, "an unknown seq", () => admin(`/admin/v1/users/${unique("oa-user")}/messages/7`)],
   ["GET /admin/v1/users/{userId}/messages/{seq}", 400, "seq 0", () => admin(`/admin/v1/users/${unique("oa-user")}/messages/0`)],
+
+  ["DELETE /admin/v1/users/{userId}/messages/{seq}", 200, "retracted", async () =>
+    admin(`/admin/v1/users/${await withMessages()}/messages/2`, { method: "DELETE" })],
+  ["DELETE /admin/v1/users/{userId}/messages/{seq}", 200, "in neither set", () =>
+    admin(`/admin/v1/users/${unique("oa-user")}/messages/7`, { method: "DELETE" })],
+  ["DELETE /admin/v1/users/{userId}/messages/{seq}", 400, "seq 0", () =>
+    admin(`/admin/v1/users/${unique("oa-user")}/messages/0`, { method: "DELETE" })],
 
   ["GET /admin/v1/users/{userId}/storage", 200, "its cost", async () => admin(`/admin/v1/users/${await withMessages()}/storage`)],
   ["GET /admin/v1/regions/{regionId}/storage", 200, "its cost", async () =>

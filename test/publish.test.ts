@@ -37,12 +37,12 @@ afterEach(() => {
 });
 
 describe("the publish answer", () => {
-  it("answers 201 with exactly seq, createdAt, evicted and pushed", async () => {
+  it("answers 201 with exactly seq, createdAt, evicted, pushed and replaced", async () => {
     const at = freezeTime(aheadOfNow());
     const res = await admin(messagesPath(unique("u")), { method: "POST", json: { body: "hello" } });
     expect(res.status).toBe(201);
     expect(res.headers.get("Content-Type")).toMatch(/^application\/json/);
-    expect(await res.json()).toStrictEqual({ seq: 1, createdAt: new Date(at).toISOString(), evicted: 0, pushed: 0 });
+    expect(await res.json()).toStrictEqual({ seq: 1, createdAt: new Date(at).toISOString(), evicted: 0, pushed: 0, replaced: null });
   });
 
   it("numbers a user's first message 1, then 2, 3, ...", async () => {
@@ -388,7 +388,7 @@ describe("Idempotency-Key", () => {
     const user = unique("u");
     const t0 = freezeTime(aheadOfNow());
     const first = (await (await publishWithKey(user, "daily", { body: "b" })).json()) as PublishAnswer;
-    expect(first).toStrictEqual({ seq: 1, createdAt: new Date(t0).toISOString(), evicted: 0, pushed: 0 });
+    expect(first).toStrictEqual({ seq: 1, createdAt: new Date(t0).toISOString(), evicted: 0, pushed: 0, replaced: null });
 
     vi.setSystemTime(t0 + DAY - 1000);
     const within = await publishWithKey(user, "daily", { body: "b" });
@@ -404,12 +404,13 @@ describe("Idempotency-Key", () => {
       createdAt: new Date(t0 + DAY + 1000).toISOString(),
       evicted: 0,
       pushed: 0,
+      replaced: null,
     });
     expect((await userView(user)).pending.count).toBe(2);
 
     // From then on the key answers its new result.
     const repeat = await publishWithKey(user, "daily", { body: "b" });
-    expect(await repeat.json()).toStrictEqual({ seq: 2, createdAt: new Date(t0 + DAY + 1000).toISOString(), evicted: 0, pushed: 0 });
+    expect(await repeat.json()).toStrictEqual({ seq: 2, createdAt: new Date(t0 + DAY + 1000).toISOString(), evicted: 0, pushed: 0, replaced: null });
   });
 
   it("after 24 h the same key with a different body publishes instead of answering 422", async () => {

@@ -63,7 +63,8 @@ const fcmRequest = v.strictObject({
         v.regex(/^\d+(\.\d{1,9})?s$/, "ttl is a Duration: seconds followed by s"),
         v.check((ttl) => parseFloat(ttl) <= 28 * DAY_SECONDS, "TTL must not exceed 4 weeks"),
       ),
-      priority: v.picklist(["normal", "high"]),
+      // AndroidMessagePriority: FCM v1 documents its values as NORMAL and HIGH.
+      priority: v.picklist(["NORMAL", "HIGH"]),
       collapse_key: v.optional(v.string()),
     }),
   }),
@@ -175,7 +176,7 @@ describe("the message", () => {
         token: "fcm-token-1",
         data: { postbox: ATTEMPT.payload },
         notification: { title: "Order shipped", body: "On its way" },
-        android: { ttl: "86400s", priority: "high", collapse_key: "order-42" },
+        android: { ttl: "86400s", priority: "HIGH", collapse_key: "order-42" },
       },
     ]);
   });
@@ -185,8 +186,8 @@ describe("the message", () => {
     expect(await send({ payload: '{"type":"retract","seq":3}', ttlSeconds: 60, urgency: "normal" })).toEqual(SENT);
     expect(await send({ ...ATTEMPT, title: undefined })).toEqual(SENT);
     expect(google.delivered.map(({ notification, android }) => ({ notification, android }))).toEqual([
-      { notification: undefined, android: { ttl: "60s", priority: "normal" } },
-      { notification: { body: "On its way" }, android: { ttl: "86400s", priority: "high" } },
+      { notification: undefined, android: { ttl: "60s", priority: "NORMAL" } },
+      { notification: { body: "On its way" }, android: { ttl: "86400s", priority: "HIGH" } },
     ]);
   });
 

@@ -34,9 +34,9 @@ describe("push jobs", () => {
       expect(jobs.due(T0).send).toEqual([]);
       const { send } = jobs.due(T0 + SECOND);
       expect(send).toEqual([
-        { device: "phone", seq: 1, channel: "fcm", attempt: 1, firstDueAt: T0 + SECOND },
-        { device: "laptop", seq: 2, channel: "webpush", attempt: 1, firstDueAt: T0 + SECOND },
-        { device: "phone", seq: 2, channel: "fcm", attempt: 1, firstDueAt: T0 + SECOND },
+        { device: "phone", seq: 1, channel: "fcm", attempt: 1, firstDueAt: T0 + SECOND, retractUntil: null },
+        { device: "laptop", seq: 2, channel: "webpush", attempt: 1, firstDueAt: T0 + SECOND, retractUntil: null },
+        { device: "phone", seq: 2, channel: "fcm", attempt: 1, firstDueAt: T0 + SECOND, retractUntil: null },
       ]);
       expect(jobs.due(T0 + SECOND)).toEqual({ send: [], givenUp: [] });
       expect(jobs.nextDueAt()).toBe(T0 + 5 * SECOND);

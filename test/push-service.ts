@@ -9,6 +9,7 @@ import { expect, inject } from "vitest";
 import type { PushChannel } from "../src/push/channel";
 import type { WebPushSubscription } from "../src/shared/push-registration";
 import type { MessageDelivery } from "../src/shared/responses";
+import type { PushCount } from "../src/stats/recorder";
 import { admin, client, userStub, type ClientClaims } from "./helpers";
 import { waitFor } from "./live-helpers";
 
@@ -43,8 +44,11 @@ export interface Received {
   delivered: boolean;
   /** Lowercase names, as Node gives them. */
   headers: Record<string, string>;
-  /** The postbox payload: a live frame or a poll frame. */
-  payload: { type: "personal"; message: { seq: number } & Record<string, unknown> } | { type: "poll"; seq: number };
+  /** The postbox payload: a live frame, a poll frame or a retract frame. */
+  payload:
+    | { type: "personal"; message: { seq: number } & Record<string, unknown> }
+    | { type: "poll"; seq: number }
+    | { type: "retract"; seq: number };
   /** Web Push: the decrypted body's size and the VAPID token's claims and key. */
   bodyBytes?: number;
   vapid?: { claims: JWTPayload; k: string };
@@ -145,6 +149,17 @@ export async function pushOf(userId: string, seq: number) {
 /** How many push jobs the user's object still holds (each one wakes it again). */
 export const pushJobsLeft = (userId: string) =>
   runInDurableObject(userStub(userId), (_instance, { storage }) => storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM push_jobs").one().n);
+
+/** The push counters the user's object reports from now on: [publishedAt, channel, count], in order. */
+export async function countersOf(user: string) {
+  const counted: [number, PushChannel, PushCount][] = [];
+  const push = (publishedAt: number, channel: PushChannel, count: PushCount) => void counted.push([publishedAt, channel, count]);
+  // The object records into the stats buffer in its state row: its push counts are heard here instead.
+  await runInDurableObject(userStub(user), (instance) => {
+    Object.assign((instance as unknown as { state: { stats: object } }).state.stats, { push });
+  });
+  return counted;
+}
 
 /** The device's registered channel, as GET /v1/push answers it. */
 export async function channelOf(userId: string, claims: ClientClaims = {}) {

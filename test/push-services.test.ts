@@ -53,7 +53,7 @@ describe("FCM", () => {
       token,
       data: { postbox: ATTEMPT.payload },
       notification: { title: ATTEMPT.title, body: ATTEMPT.body },
-      android: { ttl: "86400s", priority: "high" },
+      android: { ttl: "86400s", priority: "HIGH" },
     });
   });
 

@@ -183,7 +183,7 @@ describe("GET /v1/inbox/unread", () => {
     const unread = await unreadOf(user);
     expect(Object.keys(unread).sort()).toEqual(["count", "messages"]);
     expect(unread.count).toBe(3);
-    expect(unread.messages).toStrictEqual(published.map(({ evicted: _evicted, pushed: _pushed, ...message }) => message));
+    expect(unread.messages).toStrictEqual(published.map(({ evicted: _evicted, pushed: _pushed, replaced: _replaced, ...message }) => message));
   });
 
   it("returns at most limit messages, the oldest, while count is the whole set", async () => {

@@ -7,17 +7,21 @@ import {
   idempotencyKeyHeader,
   messageContent,
   messageInput,
+  personalContent,
   regionBody,
   regionId,
   regionLogQuery,
   seqParam,
+  ttlSecondsError,
   userId,
 } from "../shared/schema";
+import { config } from "../config";
 import { announcementHash, contentHash } from "../shared/canonical-json";
 import { inboxStub, regionStub } from "../shared/objects";
 import {
   announceAnswer,
   messageDelivery,
+  messageRetractAnswer,
   publishAnswer,
   regionListing,
   regionStorageCost,
@@ -35,6 +39,7 @@ import { json, jsonBodyGuard, valid } from "./validation";
 
 const userParam = v.object({ userId });
 const regionParam = v.object({ regionId });
+const messageParam = v.object({ userId, seq: seqParam });
 
 // Each route authenticates itself, so an unknown path is a 404 before any token is asked for.
 export const admin = new Hono<AppEnv>()
@@ -53,7 +58,10 @@ export const admin = new Hono<AppEnv>()
     async (c) => {
       const { userId } = c.req.valid("param");
       const key = c.req.valid("header")["idempotency-key"];
-      const content = messageContent(c.req.valid("json"));
+      const input = c.req.valid("json");
+      const tooLong = ttlSecondsError(input.ttlSeconds, config(c.env).PENDING_TTL_SECONDS);
+      if (tooLong) throw problem(400, "The request's body is invalid.", { errors: [tooLong] });
+      const content = personalContent(input);
       const idempotency = key === undefined ? undefined : { key, bodyHash: await contentHash(content) };
       const result = await inboxStub(c.env, userId).publish(content, idempotency);
       if (result === "conflict") {
@@ -156,12 +164,26 @@ export const admin = new Hono<AppEnv>()
       problems: [404],
     }),
     adminAuth,
-    valid("param", v.object({ userId, seq: seqParam })),
+    valid("param", messageParam),
     async (c) => {
       const { userId, seq } = c.req.valid("param");
       const delivery = await inboxStub(c.env, userId).delivery(seq);
       if (!delivery) throw problem(404, `User ${userId} has no record of message ${seq}: it was never published, or is older than PENDING_TTL_SECONDS.`);
       return c.json(delivery);
+    },
+  )
+
+  .delete(
+    "/users/:userId/messages/:seq",
+    describe("publisher", {
+      summary: "Retract a personal message",
+      responses: { 200: answer("Whether it was still pending or unread, and so retracted.", messageRetractAnswer) },
+    }),
+    adminAuth,
+    valid("param", messageParam),
+    async (c) => {
+      const { userId, seq } = c.req.valid("param");
+      return c.json(await inboxStub(c.env, userId).retract(seq));
     },
   )
 

@@ -21,7 +21,8 @@ export function fcmMessage(token: string, attempt: PushAttempt) {
       ...(hasAlert && { notification: { ...(title !== undefined && { title }), ...(body !== undefined && { body }) } }),
       android: {
         ttl: `${Math.min(Math.max(0, Math.floor(ttlSeconds)), FCM_MAX_TTL_SECONDS)}s`,
-        priority: urgency,
+        // AndroidMessagePriority, as FCM v1 spells its values.
+        priority: urgency === "high" ? "HIGH" : "NORMAL",
         ...(collapseKey !== undefined && { collapse_key: collapseKey }),
       },
     },

@@ -1,7 +1,7 @@
 // What one push of a personal message carries on each channel: the live frame when it fits the
 // channel's limit, else a frame telling the client to poll; and how long the push service may keep it.
 // Each limit is judged on the bytes the channel's sender actually sends (webpush.ts, fcm.ts, apns.ts).
-import { personalFrame } from "../shared/frames";
+import { personalFrame, retractFrame } from "../shared/frames";
 import { apnsBody } from "./apns";
 import type { PushAttempt, PushChannel } from "./channel";
 import { FCM_MAX_TTL_SECONDS, fcmMessage } from "./fcm";
@@ -42,6 +42,15 @@ export function pushAttemptFor(channel: PushChannel, push: MessagePush, pendingD
   const poll: PushAttempt = { ...live, payload: pollFrame(seq) };
   if (fits[channel](poll) || poll.body === undefined) return poll;
   return { ...poll, body: longestFittingBody(channel, poll, poll.body) };
+}
+
+/**
+ * The retract push of `seq` at `now`, kept by the push service until `until` (ms): the retracted
+ * message's own lifetime's end, past which no push of it is held anywhere. It has no texts, so no
+ * platform shows anything of it by itself.
+ */
+export function retractAttemptFor(channel: PushChannel, seq: number, until: number, now: number): PushAttempt {
+  return { payload: retractFrame(seq), ttlSeconds: pushLifetimeSeconds(channel, until, now), urgency: "normal" };
 }
 
 /** The whole seconds left until the pending-set deadline, never below 0, capped at the channel's maximum. */

@@ -13,6 +13,7 @@ export type ServerFrame =
   | { type: "ok"; for: "ack"; pending: number }
   | { type: "ok"; for: "read"; unread: number }
   | { type: "read"; seqs: number[]; unread: number }
+  | { type: "retract"; seq: number }
   | { type: "error"; status: number; title?: string; detail: string };
 
 type ErrorFrame = Extract<ServerFrame, { type: "error" }>;
@@ -54,6 +55,8 @@ export const catchupFrame = (answer: string) => `{"type":"catchup",${answer.slic
 export const personalFrame = (message: string) => `{"type":"personal","message":${message}}`;
 export const announcementFrame = (message: string) => `{"type":"announcement","message":${message}}`;
 export const frame = (value: ServerFrame) => JSON.stringify(value);
+/** A personal message withdrawn (retracted, or replaced through its collapseKey): on live connections and as a push. */
+export const retractFrame = (seq: number) => frame({ type: "retract", seq });
 
 /**
  * The user's object speaks WebSocket to every live client. For an SSE client

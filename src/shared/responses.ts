@@ -62,6 +62,10 @@ export const publishAnswer = v.strictObject({
   createdAt: timestamp,
   evicted: count,
   pushed: v.pipe(count, v.description("How many of the user's devices the message is being pushed to (the publish does not wait for them).")),
+  replaced: v.pipe(
+    v.nullable(seq),
+    v.description("The seq of the user's message with the same collapseKey that this one replaced; null when none was."),
+  ),
 });
 export type PublishAnswer = v.InferOutput<typeof publishAnswer>;
 
@@ -74,6 +78,10 @@ export const bulkPublishAnswer = v.strictObject({
 });
 
 export type BulkPublishAnswer = v.InferOutput<typeof bulkPublishAnswer>;
+
+export const messageRetractAnswer = v.strictObject({
+  retracted: v.pipe(v.boolean(), v.description("Whether the message was still pending or unread (false: there was nothing to retract).")),
+});
 
 export const announceAnswer = v.strictObject({ ids: v.record(regionId, seq), createdAt: timestamp });
 export type AnnounceAnswer = v.InferOutput<typeof announceAnswer>;

@@ -39,7 +39,33 @@ const messageFields = {
   data: v.nullish(jsonObject),
 };
 
-export const messageInput = v.strictObject(messageFields);
+/** What only a personal message may carry besides its texts (contract v1.1, "Publisher additions"). */
+const personalFields = {
+  collapseKey: v.nullish(
+    v.pipe(
+      v.string(),
+      v.regex(/^[A-Za-z0-9._:-]{1,64}$/, "must be 1-64 characters of A-Za-z0-9._:-"),
+      v.description("A newer message with this key replaces the user's older one that is still pending or unread."),
+    ),
+  ),
+  // The upper bound is a setting, PENDING_TTL_SECONDS: the publish route checks it (ttlSecondsError).
+  ttlSeconds: v.nullish(
+    v.pipe(
+      v.number(),
+      v.safeInteger("must be an integer"),
+      v.minValue(1, "must be at least 1"),
+      v.description("The message leaves the pending and unread sets this long after it is published; at most PENDING_TTL_SECONDS."),
+    ),
+  ),
+  priority: v.nullish(
+    v.pipe(
+      v.picklist(["normal", "high"], 'must be "normal" or "high"'),
+      v.description('How urgently the push channels deliver it (default "normal").'),
+    ),
+  ),
+};
+
+export const messageInput = v.strictObject({ ...messageFields, ...personalFields });
 export type MessageInput = v.InferOutput<typeof messageInput>;
 
 /** The Idempotency-Key header of a publisher route; `description` says what a repeat does there. */
@@ -62,6 +88,13 @@ export const bulkMessageInput = v.strictObject({
   ),
   ...messageFields,
 });
+
+/** The 400's field error of a ttlSeconds beyond the pending set's own lifetime, or null when it is within it. */
+export function ttlSecondsError(ttlSeconds: number | null | undefined, pendingTtlSeconds: number) {
+  return ttlSeconds != null && ttlSeconds > pendingTtlSeconds
+    ? { path: "ttlSeconds", message: `must be at most ${pendingTtlSeconds} (PENDING_TTL_SECONDS)` }
+    : null;
+}
 
 export const announcementInput = v.strictObject({
   regions: v.pipe(
@@ -235,9 +268,17 @@ const messageContentSchema = v.strictObject({
 });
 export type MessageContent = v.InferOutput<typeof messageContentSchema>;
 
+const personalContentSchema = v.strictObject({
+  ...messageContentSchema.entries,
+  collapseKey: v.optional(personalFields.collapseKey.wrapped),
+  ttlSeconds: v.optional(personalFields.ttlSeconds.wrapped),
+  priority: v.optional(personalFields.priority.wrapped),
+});
+export type PersonalContent = v.InferOutput<typeof personalContentSchema>;
+
 /** `ref` names the schema in the OpenAPI document's components. */
 export const personalMessage = v.pipe(
-  v.strictObject({ seq, ...messageContentSchema.entries, createdAt: timestamp }),
+  v.strictObject({ seq, ...personalContentSchema.entries, createdAt: timestamp }),
   v.metadata({ ref: "PersonalMessage" }),
 );
 export type PersonalMessage = v.InferOutput<typeof personalMessage>;
@@ -248,8 +289,18 @@ export const announcement = v.pipe(
 );
 export type Announcement = v.InferOutput<typeof announcement>;
 
-export function messageContent({ title, body, data }: MessageInput): MessageContent {
+export function messageContent({ title, body, data }: Pick<MessageInput, "title" | "body" | "data">): MessageContent {
   return { ...(title != null && { title }), body, ...(data != null && { data }) };
+}
+
+/** A personal message's content as published: the parts given, in the order they are stored. */
+export function personalContent({ collapseKey, ttlSeconds, priority, ...texts }: MessageInput): PersonalContent {
+  return {
+    ...messageContent(texts),
+    ...(collapseKey != null && { collapseKey }),
+    ...(ttlSeconds != null && { ttlSeconds }),
+    ...(priority != null && { priority }),
+  };
 }
 
 /**

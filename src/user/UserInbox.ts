@@ -25,7 +25,7 @@ import type { PublishAnswer } from "../shared/responses";
 import type { PushRegistration } from "../shared/push-registration";
 import { withAnalytics } from "../stats/analytics";
 import { flushStats } from "../stats/flush";
-import type { MessageContent, ReadReceipt } from "../shared/schema";
+import type { PersonalContent, ReadReceipt } from "../shared/schema";
 import { migrate } from "../shared/migrations";
 import { rateLimitDetail, retryAfterSeconds, withinClientLimit } from "../shared/rate-limit";
 import { MeteredSql } from "../shared/sql";
@@ -45,6 +45,7 @@ import { PushJobs } from "./push-jobs";
 import { PushRegistrations } from "./push-registrations";
 import { Receipts } from "./receipts";
 import { Regions } from "./regions";
+import { Retraction } from "./retraction";
 import { userSchema } from "./schema";
 import { InboxState } from "./state";
 import { Views } from "./views";
@@ -63,6 +64,7 @@ export class UserInbox extends DurableObject<Env> {
   private readonly devices: Devices;
   private readonly expiry: Expiry;
   private readonly publishing: Publishing;
+  private readonly retraction: Retraction;
   private readonly receipts: Receipts;
   private readonly polling: Polling;
   private readonly regions: Regions;
@@ -101,7 +103,8 @@ export class UserInbox extends DurableObject<Env> {
     );
     this.receipts = new Receipts(this.sets, this.state, this.devices, this.deliveries);
     this.expiry = new Expiry(settings, this.sets, keys, this.state, this.devices, this.receipts, this.deliveries, isLive);
-    this.publishing = new Publishing(settings, this.sets, keys, this.expiry, this.state, this.devices, this.deliveries);
+    this.retraction = new Retraction(this.sets, this.state, this.deliveries);
+    this.publishing = new Publishing(settings, this.sets, keys, this.expiry, this.state, this.devices, this.deliveries, this.retraction);
     this.polling = new Polling(this.sets, this.state, this.cursors, this.receipts, this.devices, this.handOvers);
     this.regions = new Regions(ctx, () => this.env);
     this.registrations = new PushRegistrations(sql);
@@ -112,12 +115,16 @@ export class UserInbox extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
   }
 
-  async publish(content: MessageContent, idempotency?: IdempotencyKey): Promise<PublishAnswer | "conflict"> {
+  async publish(content: PersonalContent, idempotency?: IdempotencyKey): Promise<PublishAnswer | "conflict"> {
     this.expiry.clearDue();
     const targets = this.dispatch.targets();
     const published = this.publishing.publish(content, idempotency, targets.length);
     if ("repeat" in published) return published.repeat;
-    const { seq, createdAt } = published.answer;
+    const { seq, createdAt, replaced } = published.answer;
+    if (replaced !== null) {
+      this.live.sendRetract(replaced);
+      this.dispatch.withdrawn(replaced);
+    }
     for (const device of this.live.sendPersonal(seq, published.message)) {
       this.handOvers.note(device, seq - 1, seq, { route: "live", at: Date.parse(createdAt) });
     }
@@ -163,6 +170,21 @@ export class UserInbox extends DurableObject<Env> {
     const recorded = this.deliveries.arrived(this.seen(device), seqs, Date.now());
     this.state.flush();
     return { recorded };
+  }
+
+  /**
+   * DELETE /admin/v1/users/{userId}/messages/{seq}: the message leaves both sets, every live
+   * connection is told, and so is each device its push may have reached (dispatch.ts).
+   */
+  retract(seq: number) {
+    this.expiry.clearDue();
+    const message = this.retraction.withdraw(seq, Date.now());
+    if (message !== undefined) {
+      this.live.sendRetract(seq);
+      this.dispatch.retracted(seq, message);
+    }
+    this.state.flush();
+    return { retracted: message !== undefined };
   }
 
   /** The message's outcome on each device that had it pending; null for a seq not (or no longer) recorded. */

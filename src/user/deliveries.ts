@@ -89,8 +89,11 @@ export class Deliveries {
     this.save(records);
   }
 
-  /** Messages that left the pending set (evicted, or expired at `at`) were not received by the devices that still had them pending. */
-  leftPending(seqs: number[], outcome: "evicted" | "expired", at: number) {
+  /**
+   * Messages that left the pending set at `at` (evicted, expired, or retracted) were not received by
+   * the devices that still had them pending.
+   */
+  leftPending(seqs: number[], outcome: "evicted" | "expired" | "retracted", at: number) {
     if (seqs.length === 0) return;
     const records = this.recordsOf(seqs);
     const known = this.devices.known();

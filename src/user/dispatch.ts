@@ -11,10 +11,14 @@
 // Right before an attempt goes, it is checked to be still wanted: the message pending for that device
 // (in the pending set, above the device's acknowledgement, the device known) and the device's
 // registration still on the job's channel. A push that is not is stopped and counts nowhere.
+//
+// A message withdrawn (replaced through its collapseKey, or retracted) is pushed no more; a retracted
+// one is followed by a retract push to each device its push may have reached and that has not
+// acknowledged it, through the same channel, while that stays so. Retract pushes count in no counter.
 import type { Env } from "../config";
-import type { PushChannel } from "../push/channel";
+import type { PushAttempt, PushChannel } from "../push/channel";
 import { missingFor } from "../push/credentials";
-import { pushAttemptFor, type MessagePush } from "../push/payload";
+import { pushAttemptFor, retractAttemptFor, type MessagePush } from "../push/payload";
 import { sendPush } from "../push/senders";
 import type { PushRegistration } from "../shared/push-registration";
 import type { PersonalMessage } from "../shared/schema";
@@ -86,6 +90,24 @@ export class PushDispatch {
     return this.jobs.deleteUpTo(seq);
   }
 
+  /** Message `seq` was replaced through its collapseKey: it is pushed no more (its successor's push carries the same collapse key). */
+  withdrawn(seq: number) {
+    this.jobs.withdraw(seq);
+    this.rearm();
+  }
+
+  /**
+   * Message `seq` (its stored JSON text) was retracted: it is pushed no more, and each device its push
+   * may have reached, that has not acknowledged it and is still registered on that channel, gets the
+   * retract push, for as long as the message's own push would have lived.
+   */
+  retracted(seq: number, message: string) {
+    const until = this.pushDeadline(JSON.parse(message) as PersonalMessage);
+    const targets = this.jobs.withdraw(seq).filter(({ device, channel }) => this.registrationFor(device, seq, channel) !== null);
+    this.jobs.schedule(seq, targets, Date.now(), until);
+    this.sendDue();
+  }
+
   /** Nothing the device has acknowledged is pushed to it any more. */
   acknowledged(device: Device) {
     this.jobs.cancelFor(device.id, device.acked);
@@ -107,8 +129,7 @@ export class PushDispatch {
       return;
     }
     if (job.attempt > 1) this.count(job, "retried");
-    const { registration, message } = wanted;
-    const attempt = pushAttemptFor(job.channel, messagePush(job.seq, message), this.pendingDeadline(), Date.now());
+    const { registration, attempt } = wanted;
     let result: AttemptResult;
     try {
       const answer = await sendPush(this.env(), registration, attempt);
@@ -121,14 +142,24 @@ export class PushDispatch {
     this.answered(job, registration, result, Date.now());
   }
 
-  /** The registration and message to push, if the push is still wanted (see the top of this file). */
-  private stillWanted(job: PushJob): { registration: PushRegistration; message: string } | null {
-    const device = this.devices.get(job.device);
-    if (!device?.known || job.seq <= device.acked) return null;
-    const registration = this.registrations.get(job.device);
-    if (registration?.channel !== job.channel) return null;
+  /** The registration to push through and what to send, if the push is still wanted (see the top of this file). */
+  private stillWanted(job: PushJob): { registration: PushRegistration; attempt: PushAttempt } | null {
+    const registration = this.registrationFor(job.device, job.seq, job.channel);
+    if (registration === null) return null;
+    const now = Date.now();
+    if (job.retractUntil !== null) return { registration, attempt: retractAttemptFor(job.channel, job.seq, job.retractUntil, now) };
     const message = this.sets.pendingMessage(job.seq);
-    return message === undefined ? null : { registration, message };
+    if (message === undefined) return null;
+    const parsed = JSON.parse(message) as PersonalMessage;
+    return { registration, attempt: pushAttemptFor(job.channel, messagePush(job.seq, message, parsed), this.pushDeadline(parsed), now) };
+  }
+
+  /** The device's registration, if the device is known, has not acknowledged `seq`, and is registered on `channel`. */
+  private registrationFor(device: string, seq: number, channel: PushChannel): PushRegistration | null {
+    const known = this.devices.get(device);
+    if (!known?.known || seq <= known.acked) return null;
+    const registration = this.registrations.get(device);
+    return registration?.channel === channel ? registration : null;
   }
 
   private answered(job: PushJob, registration: PushRegistration, result: AttemptResult, answeredAt: number) {
@@ -143,13 +174,15 @@ export class PushDispatch {
     this.rearm();
   }
 
-  /** The pending set's deadline: when the message would leave it (the set expires as a whole, expiry.ts). */
-  private pendingDeadline() {
-    return this.state.values.pendingExpiresAt ?? Date.now();
+  /** When the message would leave the pending set: the set expires as a whole (expiry.ts), or the message by its ttlSeconds first. */
+  private pushDeadline({ createdAt, ttlSeconds }: PersonalMessage) {
+    const setDeadline = this.state.values.pendingExpiresAt ?? Date.now();
+    return ttlSeconds === undefined ? setDeadline : Math.min(setDeadline, Date.parse(createdAt) + ttlSeconds * 1000);
   }
 
   private count(job: PushJob, count: "sent" | "failed" | "retried" | "removed") {
-    this.stats().push(job.firstDueAt, job.channel, count);
+    // Retract pushes are not counted (contract v1.1, "Arrival").
+    if (job.retractUntil === null) this.stats().push(job.firstDueAt, job.channel, count);
   }
 
   /** The alarm no later than the next job; flushed, since an answer comes outside any request. */
@@ -159,8 +192,8 @@ export class PushDispatch {
   }
 }
 
-/** What a push of the stored message carries besides its payload: its texts, and its urgency. */
-function messagePush(seq: number, message: string): MessagePush {
-  const { title, body } = JSON.parse(message) as PersonalMessage;
-  return { seq, message, urgency: "normal", body, ...(title !== undefined && { title }) };
+/** What a push of the stored message (its text, and that parsed) carries besides its payload: its texts, urgency and collapse key. */
+function messagePush(seq: number, message: string, { title, body, priority, collapseKey }: PersonalMessage): MessagePush {
+  const urgency = priority === "high" ? "high" : "normal";
+  return { seq, message, urgency, body, ...(title !== undefined && { title }), ...(collapseKey !== undefined && { collapseKey }) };
 }

@@ -1,4 +1,5 @@
-// The user's four deadlines and what passing them clears: the pending set
+// The user's five deadlines and what passing them clears: a message with
+// ttlSeconds leaves both sets that long after its publish, the pending set
 // expires PENDING_TTL_SECONDS after its newest message, the unread set
 // UNREAD_TTL_SECONDS after its newest, the idempotency keys one by one, and a
 // device unseen for DEVICE_TTL_SECONDS is forgotten (the pending set then lets
@@ -13,7 +14,7 @@ import type { MessageSets } from "./message-sets";
 import type { Receipts } from "./receipts";
 import type { InboxState, InboxValues } from "./state";
 
-type Deadlines = Pick<InboxValues, "pendingExpiresAt" | "unreadExpiresAt" | "idempotencyExpiresAt">;
+type Deadlines = Pick<InboxValues, "pendingExpiresAt" | "unreadExpiresAt" | "idempotencyExpiresAt" | "messagesExpireAt">;
 
 export class Expiry {
   constructor(
@@ -28,13 +29,18 @@ export class Expiry {
     private readonly isLive: (device: string) => boolean,
   ) {}
 
-  /** The deadlines after a publish at `now`: both sets' TTLs start again; the keys' stays the oldest key's. */
-  afterPublish(now: number, keyed: boolean): Deadlines {
+  /**
+   * The deadlines after a publish at `now` of a message that expires at `messageExpiresAt` (null:
+   * with its sets): both sets' TTLs start again; the keys' stays the oldest key's.
+   */
+  afterPublish(now: number, keyed: boolean, messageExpiresAt: number | null): Deadlines {
     const { PENDING_TTL_SECONDS, UNREAD_TTL_SECONDS } = this.settings();
+    const { idempotencyExpiresAt, messagesExpireAt } = this.state.values;
     return {
       pendingExpiresAt: now + PENDING_TTL_SECONDS * 1000,
       unreadExpiresAt: now + UNREAD_TTL_SECONDS * 1000,
-      idempotencyExpiresAt: this.state.values.idempotencyExpiresAt ?? (keyed ? now + IDEMPOTENCY_TTL_MS : null),
+      idempotencyExpiresAt: idempotencyExpiresAt ?? (keyed ? now + IDEMPOTENCY_TTL_MS : null),
+      messagesExpireAt: earliest(messagesExpireAt, messageExpiresAt),
     };
   }
 
@@ -47,6 +53,9 @@ export class Expiry {
   clearDue() {
     const now = Date.now();
     const { values } = this.state;
+    // First, as their deadlines are never later than the pending set's (ttlSeconds ≤ PENDING_TTL_SECONDS): a pair
+    // they end is `expired` at its own message's deadline.
+    if (values.messagesExpireAt !== null && values.messagesExpireAt <= now) this.clearExpiredMessages(now);
     if (values.pendingExpiresAt !== null && values.pendingExpiresAt <= now) {
       this.deliveries.leftPending(this.sets.clear("pending"), "expired", values.pendingExpiresAt);
       Object.assign(values, { pendingCount: 0, pendingExpiresAt: null });
@@ -65,4 +74,17 @@ export class Expiry {
       values.devicesForgetAt = this.devices.nextForgetAt(this.isLive);
     }
   }
+
+  /** The messages whose ttlSeconds have run out leave both sets, each pair still pending `expired` at its message's deadline. */
+  private clearExpiredMessages(now: number) {
+    const { values } = this.state;
+    const { pending, unread } = this.sets.removeExpired(now);
+    const byDeadline = Map.groupBy(pending, (message) => message.expiresAt);
+    for (const [at, messages] of byDeadline) this.deliveries.leftPending(messages.map((message) => message.seq), "expired", at);
+    values.pendingCount -= pending.length;
+    values.unreadCount -= unread;
+    values.messagesExpireAt = this.sets.nextExpiry();
+  }
 }
+
+const earliest = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));

@@ -3,7 +3,7 @@
 // Sockets are hibernatable; what survives hibernation lives in each socket's
 // attachment (connection.ts), the rest here is only for the awake instance.
 import type { AnnouncementWindow, ReadFrom, StoredAnnouncement } from "../region/window";
-import { announcementFrame, frame, personalFrame } from "../shared/frames";
+import { announcementFrame, frame, personalFrame, retractFrame } from "../shared/frames";
 import { connectionOf, deviceTag, send, type Connection } from "./connection";
 import type { StoredMessage } from "./message-sets";
 
@@ -79,6 +79,12 @@ export class LiveSockets {
     for (const socket of this.ctx.getWebSockets()) {
       if (socket !== except) send(socket, connectionOf(socket), "read", read);
     }
+  }
+
+  /** A personal message withdrawn: every connection of the user, on every device. */
+  sendRetract(seq: number) {
+    const retract = retractFrame(seq);
+    for (const socket of this.ctx.getWebSockets()) send(socket, connectionOf(socket), "retract", retract);
   }
 
   notePush(region: string, id: number) {

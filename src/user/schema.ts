@@ -82,6 +82,22 @@ export const userSchema: Schema = {
         PRIMARY KEY (seq, device)
       ) WITHOUT ROWID;
     `,
+    // 7. Publisher additions (contract v1.1): a message's collapseKey and ttlSeconds deadline on its
+    //    rows in both sets (message-sets.ts), each with a partial index, so a publish finds the
+    //    message its key replaces, and expiry the messages due, by index, while messages without
+    //    them cost no index entry; and retract pushes in push_jobs (push-jobs.ts), marked by the end
+    //    of their lifetime (NULL: a push of the message itself).
+    `
+      ALTER TABLE pending ADD COLUMN collapse_key TEXT;
+      ALTER TABLE pending ADD COLUMN expires_at INTEGER;
+      ALTER TABLE unread ADD COLUMN collapse_key TEXT;
+      ALTER TABLE unread ADD COLUMN expires_at INTEGER;
+      CREATE INDEX pending_by_collapse_key ON pending (collapse_key) WHERE collapse_key IS NOT NULL;
+      CREATE INDEX unread_by_collapse_key ON unread (collapse_key) WHERE collapse_key IS NOT NULL;
+      CREATE INDEX pending_by_expiry ON pending (expires_at) WHERE expires_at IS NOT NULL;
+      CREATE INDEX unread_by_expiry ON unread (expires_at) WHERE expires_at IS NOT NULL;
+      ALTER TABLE push_jobs ADD COLUMN retract_until INTEGER;
+    `,
   ],
   unversionedTables: ["pending", "unread", "cursors", "idempotency", "inbox"],
 };

@@ -2,7 +2,7 @@
 // one row, mirrored in memory. Keeping the set sizes here, rather than counting
 // rows, keeps every operation's storage reads proportional to what it returns.
 //
-// The four deadlines, and the stats' flush (src/stats/buffer.ts, kept in the
+// The five deadlines, and the stats' flush (src/stats/buffer.ts, kept in the
 // same row so buffering them costs no row of its own), share the object's
 // single alarm, which is never later than the earliest of them, nor than the
 // earliest push job (armBy).
@@ -19,6 +19,8 @@ export interface InboxValues {
   pendingExpiresAt: number | null;
   unreadExpiresAt: number | null;
   idempotencyExpiresAt: number | null;
+  /** Not later than the earliest ttlSeconds deadline of a message in either set (message-sets.ts); may be early. */
+  messagesExpireAt: number | null;
   /** Not later than the moment the first known device may be forgotten (devices.ts); may be early. */
   devicesForgetAt: number | null;
   /** Messages evicted while no device was known: the first device seen is told of them in `dropped`. */
@@ -37,6 +39,7 @@ const empty: InboxValues = {
   pendingExpiresAt: null,
   unreadExpiresAt: null,
   idempotencyExpiresAt: null,
+  messagesExpireAt: null,
   devicesForgetAt: null,
   evictedWithoutDevice: 0,
   alarmAt: null,
@@ -79,11 +82,10 @@ export class InboxState {
    * real deadline. That keeps an alarm write off almost every publish.
    */
   flush() {
-    const { pendingExpiresAt, unreadExpiresAt, idempotencyExpiresAt, devicesForgetAt, alarmAt } = this.values;
-    const deadlines = [pendingExpiresAt, unreadExpiresAt, idempotencyExpiresAt, devicesForgetAt, this.stats.flushDueAt].filter(
-      (at) => at !== null,
-    );
-    const next = deadlines.length > 0 ? Math.min(...deadlines) : null;
+    const { pendingExpiresAt, unreadExpiresAt, idempotencyExpiresAt, messagesExpireAt, devicesForgetAt, alarmAt } = this.values;
+    const deadlines = [pendingExpiresAt, unreadExpiresAt, idempotencyExpiresAt, messagesExpireAt, devicesForgetAt, this.stats.flushDueAt];
+    const due = deadlines.filter((at) => at !== null);
+    const next = due.length > 0 ? Math.min(...due) : null;
     if (next !== null && (alarmAt === null || next < alarmAt)) {
       this.values.alarmAt = next;
       void this.storage.setAlarm(next);

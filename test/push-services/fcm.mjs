@@ -144,7 +144,7 @@ function invalidMessage(message) {
   }
   const ttl = android?.ttl?.match(/^(\d+)(\.\d{1,9})?s$/);
   if (!ttl || Number(ttl[1]) > MAX_TTL_SECONDS) return `message.android.ttl ${android?.ttl}`;
-  if (!["normal", "high"].includes(String(android.priority).toLowerCase())) return `message.android.priority ${android.priority}`;
+  if (!["NORMAL", "HIGH"].includes(android.priority)) return `message.android.priority ${android.priority}`;
   if (android.collapse_key !== undefined && typeof android.collapse_key !== "string") return "message.android.collapse_key";
   return undefined;
 }
