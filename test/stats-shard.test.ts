@@ -153,7 +153,7 @@ describe("retention", () => {
   /** The shard's rows as (span, bucket) pairs. */
   const rowsOf = (source: string) =>
     runInDurableObject(shardOfSource(source), (_instance, { storage }) =>
-      storage.sql.exec<{ span: number; bucket: number }>("SELECT span, bucket FROM counts").toArray(),
+      storage.sql.exec<{ span: number; bucket: number }>("SELECT span, bucket FROM parts").toArray(),
     );
   const alarmOf = (source: string) =>
     runInDurableObject(shardOfSource(source), (_instance, { storage }) => storage.getAlarm());
