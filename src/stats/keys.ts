@@ -34,9 +34,10 @@ export function addCounts(total: Counts, more: Counts) {
 /**
  * The part of a bucket's counts that a shard keeps `key` in (one row per part,
  * StatsShard.ts): a latency bin in its route's part of the bins with as many
- * digits, every other count in "counters". Bins with k digits span log2(10) ≈
- * 3.3 doublings of at most 1,024 bins each (histogram.ts), so a part holds at
- * most 3,403 counts: 23 counters, or bins (4 digits: 1,048 + 1,024 + 1,024 + 226 = 3,322).
+ * digits, every other count in "counters". k digits span log2(10) ≈ 3.3
+ * doublings of at most 1,024 bins each (histogram.ts), so no part holds 3,500
+ * counts (the most: 3,463 bins of 6 digits), and a route's bins up to 50 days
+ * (2^32 ms) fall in 10 parts.
  */
 export function partOf(key: string): string {
   if (!key.startsWith(LATENCY)) return "counters";
