@@ -34,10 +34,11 @@ const SWEEP_MS = 60 * 60 * 1000;
 
 /**
  * Batches applied between folds. A fold writes the rows its batches touch once,
- * so the more it folds, the more batches share each row; what it holds in memory
- * and reads back at a start grows with it.
+ * so the more it folds, the more batches share each row, and the less often it
+ * rewrites the large parts of today's day and hour; what the shard holds in
+ * memory and reads back at a start grows with it (docs/ARCHITECTURE.md, "Stats").
  */
-export const FOLD_EVERY = 256;
+export const FOLD_EVERY = 1024;
 
 export class StatsShard extends DurableObject<Env> {
   private readonly sql: MeteredSql;
