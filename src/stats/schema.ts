@@ -25,7 +25,8 @@ export const statsSchema: Schema = {
     // 2. Fewer rows written (StatsShard.ts): a bucket's counts as JSON, one row per part of them
     //    (keys.ts partOf; the latency bin's part is its route and its number of digits), and each
     //    source's batches not yet folded into them in its row, with the fold generation they
-    //    belong to. Rows from before hold none (generation 0, below the first fold's 1).
+    //    belong to. Rows from before hold none (generation 0, below the first fold's 1). The
+    //    CASE is partOf in SQL.
     `
       CREATE TABLE parts (
         span INTEGER NOT NULL,
