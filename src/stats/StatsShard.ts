@@ -48,7 +48,7 @@ export class StatsShard extends DurableObject<Env> {
   private generation: number;
   /** This generation's batches, summed per source: what the source's row holds. */
   private readonly unfolded = new Map<string, Buckets>();
-  /** Batches applied in this generation (a source's later ones are summed into its row). */
+  /** Batches applied in this generation (a source's later ones are summed into its row; after a start, the rows holding any). */
   private applied: number;
 
   constructor(ctx: DurableObjectState, env: Env) {
