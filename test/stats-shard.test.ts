@@ -1,17 +1,23 @@
 // The stats shards (src/stats/StatsShard.ts): each (source, batch) counted once
-// however often it is sent (flushStats' retries included), counts read back
-// exactly to the second over any window however it falls on minutes, hours and
-// days, and 31 days kept.
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+// however often it is sent (flushStats' retries included), also before it is
+// folded and across an eviction; a row written per batch and the rows a fold's
+// batches share written once; counts read back exactly to the second over any
+// window however it falls on minutes, hours and days, and 31 days kept.
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { migrate } from "../src/shared/migrations";
 import { statsStub } from "../src/shared/objects";
+import { MeteredSql } from "../src/shared/sql";
 import { StatsBuffer } from "../src/stats/buffer";
 import { flushStats } from "../src/stats/flush";
+import { latencyBin } from "../src/stats/histogram";
+import { latencyKey, partOf, type Counts } from "../src/stats/keys";
 import { windowSeconds } from "../src/stats/report";
+import { statsSchema } from "../src/stats/schema";
 import { shardOf, STATS_SHARDS } from "../src/stats/shards";
 import { cover, SPANS } from "../src/stats/spans";
-import type { StatsShard } from "../src/stats/StatsShard";
+import { FOLD_EVERY, type StatsShard } from "../src/stats/StatsShard";
 import {
   DAY,
   expectLogged,
@@ -23,6 +29,8 @@ import {
   travel,
   unique,
   unusedStatsTime,
+  userStub,
+  wipeStorage,
 } from "./helpers";
 
 const shardOfSource = (source: string) => statsStub(env, shardOf(source));
@@ -104,8 +112,106 @@ describe("batches", () => {
   });
 });
 
+describe("folds", () => {
+  it("a batch is written before its apply answers: counted at once, kept across an eviction before the fold, and a repeat meanwhile counts once", async () => {
+    const source = unique("user:s");
+    const t = unusedStatsTime();
+    const shard = shardOfSource(source);
+    const messages = async () => (await countsOver(source, t, t + SECOND)).messages;
+    const buffer = StatsBuffer.from();
+    buffer.message(t);
+    const first = buffer.drain()!;
+    expect(await shard.apply(source, first)).toBe(true);
+    expect(await messages()).toBe(1);
+    await evictDurableObject(shard);
+    expect(await messages()).toBe(1);
+    expect(await shard.apply(source, first)).toBe(false);
+    expect(await messages()).toBe(1);
+
+    // The source's next batch before the fold joins the first in its row.
+    buffer.confirm(first.number);
+    buffer.message(t);
+    const second = buffer.drain()!;
+    expect(await shard.apply(source, second)).toBe(true);
+    await evictDurableObject(shard);
+    expect(await messages()).toBe(2);
+
+    // The alarm folds; what was folded is not read back as unfolded after a start.
+    expect(await runDurableObjectAlarm(shard)).toBe(true);
+    expect(await shard.apply(source, second)).toBe(false);
+    await evictDurableObject(shard);
+    expect(await messages()).toBe(2);
+  });
+
+  it("FOLD_EVERY concurrent flushes write a row each, and the rows they share once", async () => {
+    const shardNumber = shardOf(unique("user:s"));
+    const shard = statsStub(env, shardNumber);
+    // Fold what earlier tests left on the shard, so that these batches start a generation.
+    await runDurableObjectAlarm(shard);
+    const t = unusedStatsTime();
+    const sources = Array.from({ length: FOLD_EVERY }, () => sourceOnShard(shardNumber));
+    const before = await shard.storageCost();
+    await Promise.all(
+      sources.map((source) =>
+        sendStats(source, (stats) => {
+          stats.message(t);
+          stats.pair(t, null, { outcome: "pending", at: null });
+        }),
+      ),
+    );
+    const written = (await shard.storageCost()).rowsWritten - before.rowsWritten;
+    // A source row per batch; one fold: the counters' row of each span, and the generation.
+    expect(written).toBe(FOLD_EVERY + SPANS.length + 1);
+    expect(await shard.counts(...windowSeconds({ from: t, to: t + SECOND }))).toEqual({
+      messages: FOLD_EVERY,
+      "outcome.pending": FOLD_EVERY,
+    });
+  });
+
+  it("keep a bucket's counts in parts of fewer than 3,500 counts: the counters, and a route's bins with as many digits", () => {
+    const sizes = new Map<string, number>([[partOf(latencyKey("push", 0)), 1]]);
+    // The bins in [2^e, 2^(e+1)) are all as wide as the last one.
+    for (let e = 0; e < 32; e++) {
+      const width = 2 ** (e + 1) - latencyBin(2 ** (e + 1) - 1);
+      for (let bin = 2 ** e; bin < 2 ** (e + 1); bin += width) {
+        const part = partOf(latencyKey("push", bin));
+        sizes.set(part, (sizes.get(part) ?? 0) + 1);
+      }
+    }
+    expect(Math.max(...sizes.values())).toBeLessThan(3500);
+    expect(sizes.size).toBe(10);
+    expect(partOf(latencyKey("poll", 1234))).not.toBe(partOf(latencyKey("push", 1234)));
+    expect(partOf("messages")).toBe(partOf("push.fcm.sent"));
+  });
+
+  it("storage from before the parts: schema step 2 puts every count in the part partOf names, and no batch in the source rows", async () => {
+    const keys = ["messages", "outcome.push", latencyKey("push", 7), latencyKey("push", 1234), latencyKey("push", 1999), latencyKey("poll", 65_536), latencyKey("live", 0)];
+    const [parts, sources] = await runInDurableObject(userStub(unique("scratch")), async (_instance, { storage }) => {
+      await wipeStorage(storage);
+      const sql = new MeteredSql(storage.sql);
+      migrate(storage, sql, { ...statsSchema, steps: statsSchema.steps.slice(0, 1) });
+      keys.forEach((key, i) => sql.run("INSERT INTO counts (span, bucket, key, n) VALUES (60, 120, ?, ?)", key, i + 1));
+      sql.run("INSERT INTO counts (span, bucket, key, n) VALUES (60, 120, 'outcome.pending', 0)");
+      sql.run("INSERT INTO sources (source, epoch, batch, seen_at) VALUES ('user:a', 'e', 3, 0)");
+      migrate(storage, sql, statsSchema);
+      return [
+        sql.all<{ span: number; bucket: number; part: string; counts: string }>("SELECT span, bucket, part, counts FROM parts"),
+        sql.all("SELECT source, generation, unfolded FROM sources"),
+      ];
+    });
+    const expected = new Map<string, Counts>();
+    keys.forEach((key, i) => {
+      const counts = expected.get(partOf(key)) ?? {};
+      expected.set(partOf(key), { ...counts, [key]: i + 1 });
+    });
+    expect(new Map(parts.map(({ part, counts }) => [part, JSON.parse(counts) as Counts]))).toEqual(expected);
+    expect(parts.every(({ span, bucket }) => span === 60 && bucket === 120)).toBe(true);
+    expect(sources).toEqual([{ source: "user:a", generation: 0, unfolded: "{}" }]);
+  });
+});
+
 describe("windows", () => {
-  it("count exactly the seconds that overlap [from, to), however the window falls on minutes, hours and days", async () => {
+  it("count exactly the seconds that overlap [from, to), however the window falls on minutes, hours and days, before and after the fold", async () => {
     const source = unique("user:s");
     const day = Math.ceil(unusedStatsTime(4 * DAY) / DAY) * DAY;
     // Offsets from a UTC midnight: each side of every kind of bucket boundary.
@@ -120,11 +226,14 @@ describe("windows", () => {
       const start = Math.floor(at / SECOND) * SECOND;
       return from < to && start < to && start + SECOND > from;
     };
-    for (const from of edges) {
-      for (const to of edges.filter((to) => to >= from)) {
-        const expected = published.filter((at) => overlaps(at, day + from, day + to)).length;
-        const counts = await countsOver(source, day + from, day + to);
-        expect(counts.messages ?? 0, `[${from}, ${to})`).toBe(expected);
+    for (const stage of ["unfolded", "folded"]) {
+      if (stage === "folded") expect(await runDurableObjectAlarm(shardOfSource(source))).toBe(true);
+      for (const from of edges) {
+        for (const to of edges.filter((to) => to >= from)) {
+          const expected = published.filter((at) => overlaps(at, day + from, day + to)).length;
+          const counts = await countsOver(source, day + from, day + to);
+          expect(counts.messages ?? 0, `${stage} [${from}, ${to})`).toBe(expected);
+        }
       }
     }
   });
@@ -153,7 +262,7 @@ describe("retention", () => {
   /** The shard's rows as (span, bucket) pairs. */
   const rowsOf = (source: string) =>
     runInDurableObject(shardOfSource(source), (_instance, { storage }) =>
-      storage.sql.exec<{ span: number; bucket: number }>("SELECT span, bucket FROM counts").toArray(),
+      storage.sql.exec<{ span: number; bucket: number }>("SELECT span, bucket FROM parts").toArray(),
     );
   const alarmOf = (source: string) =>
     runInDurableObject(shardOfSource(source), (_instance, { storage }) => storage.getAlarm());

@@ -8,13 +8,11 @@
 // batch. Whatever copy of the buffer an object restarts from, a batch number
 // never names two different contents: a number is given out only by drain(),
 // and every copy stored after it holds that batch until it is confirmed.
+import { addBuckets, type Buckets } from "./buckets";
 import { latencyBin } from "./histogram";
-import { ANNOUNCEMENTS, latencyKey, MESSAGES, outcomeKey, pushKey, type Counts } from "./keys";
+import { ANNOUNCEMENTS, latencyKey, MESSAGES, outcomeKey, pushKey } from "./keys";
 import type { ArrivalRoute, Outcome, OutcomeAt, PushCount, StatsRecorder } from "./recorder";
 import type { PushChannel } from "../push/channel";
-
-/** Counts per publish second: floor(ms / 1000), as a JSON object's key. */
-export type Buckets = Record<string, Counts>;
 
 export interface Batch {
   /** The buffer's life: a source whose storage started afresh numbers its batches from 1 again. */
@@ -124,14 +122,8 @@ export class StatsBuffer implements StatsRecorder {
   }
 
   private add(publishedAt: number, key: string, n: number) {
-    const { data } = this;
-    const second = String(Math.floor(publishedAt / 1000));
-    const counts = (data.pending[second] ??= {});
-    const total = (counts[key] ?? 0) + n;
     // A count that comes back to 0 (a pair that moved on within one batch) is left out of it.
-    if (total === 0) delete counts[key];
-    else counts[key] = total;
-    if (Object.keys(counts).length === 0) delete data.pending[second];
-    data.flushDueAt ??= Date.now() + FLUSH_DELAY_MS;
+    addBuckets(this.data.pending, { [Math.floor(publishedAt / 1000)]: { [key]: n } });
+    this.data.flushDueAt ??= Date.now() + FLUSH_DELAY_MS;
   }
 }
