@@ -82,6 +82,12 @@ export const userSchema: Schema = {
         PRIMARY KEY (seq, device)
       ) WITHOUT ROWID;
     `,
+    // 7. Scheduled personal messages (scheduled.ts, src/shared/schedule.ts): each held message's
+    //    content until its deliverAt, soonest first by the index.
+    `
+      CREATE TABLE scheduled (id TEXT PRIMARY KEY, deliver_at INTEGER NOT NULL, content TEXT NOT NULL);
+      CREATE INDEX scheduled_by_time ON scheduled (deliver_at);
+    `,
   ],
   unversionedTables: ["pending", "unread", "cursors", "idempotency", "inbox"],
 };
