@@ -3,6 +3,7 @@
 // deliverAt) publishes it through the normal publish path, with the next seq, createdAt and pushes
 // then; the listing, cancelling, the bounds of deliverAt, and Idempotency-Key.
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { FLUSH_DELAY_MS } from "../src/stats/buffer";
 import {
   admin,
   aheadOfNow,
@@ -21,10 +22,13 @@ import {
   scheduleAt,
   scheduledOf,
   SECOND,
+  statsOf,
   travel,
   unique,
   unreadOf,
+  unusedStatsTime,
   userView,
+  windowQuery,
   type PublishAnswer,
 } from "./helpers";
 import { caughtUpSocket, closeAllLive, personalSeqs } from "./live-helpers";
@@ -132,6 +136,20 @@ describe("a personal message with a deliverAt ahead", () => {
       expect.objectContaining({ type: "personal" }),
       { type: "personal", message: { seq: 2, body: "pushed later", createdAt: new Date(t0 + 60 * SECOND).toISOString() } },
     ]);
+  });
+});
+
+describe("the stats", () => {
+  it("count a scheduled message when it is delivered, at its delivery time", async () => {
+    const user = unique("sched");
+    const t0 = freezeTime(unusedStatsTime());
+    await scheduleAt({ user }, t0 + 60 * SECOND);
+    travel(60 * SECOND);
+    await runUserAlarm(user);
+    travel(FLUSH_DELAY_MS);
+    await runUserAlarm(user);
+    const messages = async (from: number, to: number) => (await statsOf(windowQuery(from, to))).personal.messages;
+    expect([await messages(t0, t0 + 60 * SECOND), await messages(t0 + 60 * SECOND, t0 + 61 * SECOND)]).toEqual([0, 1]);
   });
 });
 
