@@ -50,7 +50,18 @@ describe("POST /admin/v1/messages", () => {
     expect(await pendingSeqs(a!)).toEqual([1]);
   });
 
+  it("carries collapseKey, ttlSeconds and priority as the single-user route does: a second bulk with the key replaces the first", async () => {
+    const [a, b] = usersNamed(2);
+    const message = { body: "Score 1-0", collapseKey: "match:42", ttlSeconds: 600, priority: "high" };
+    await published({ users: [a, b], ...message });
+    const second = await published({ users: [a, b], ...message, body: "Score 2-0" });
+    expect(second.results[a!]).toStrictEqual({ seq: 2, evicted: 0, pushed: 0, replaced: 1 });
+    const { personal } = await poll(a!);
+    expect(personal).toMatchObject([{ seq: 2, body: "Score 2-0", collapseKey: "match:42", ttlSeconds: 600, priority: "high" }]);
+  });
+
   it.each([
+    ["a ttlSeconds beyond PENDING_TTL_SECONDS", { users: ["ok"], body: "x", ttlSeconds: 604_801 }, "ttlSeconds"],
     ["no users", { users: [], body: "x" }, "users"],
     ["501 distinct users", { users: Array.from({ length: 501 }, (_, i) => `u${i}`), body: "x" }, "users"],
     ["an invalid userId", { users: ["ok", "not ok"], body: "x" }, "users.1"],

@@ -21,6 +21,8 @@ import type {
   Problem,
   PublishAnswer,
   RegionListing,
+  ScheduledAnswer,
+  ScheduledEntry,
   StatsAnswer,
   UnreadAnswer,
   UserView,
@@ -30,7 +32,7 @@ import { flushStats } from "../src/stats/flush";
 import type { StatsRecorder } from "../src/stats/recorder";
 import { shardOf } from "../src/stats/shards";
 
-export type { InboxAnswer, PublishAnswer, RegionListing, UnreadAnswer };
+export type { InboxAnswer, PublishAnswer, RegionListing, ScheduledAnswer, ScheduledEntry, UnreadAnswer };
 
 /** A name no other test uses: storage is shared by the tests of one file. */
 export function unique(prefix: string) {
@@ -230,6 +232,48 @@ export async function retracted(region: string, id: number) {
   const res = await retractAnnouncement(region, id);
   if (res.status !== 200) throw new Error(`retract answered ${res.status}: ${await res.text()}`);
   return ((await res.json()) as { retracted: boolean }).retracted;
+}
+
+// ---- scheduled delivery -------------------------------------------------------------
+
+/** A publish at `deliverAt` (ms): a personal message to `target.user`, or an announcement to `target.regions`; the raw answer. */
+export function publishAt(
+  target: { user: string } | { regions: string[] },
+  deliverAt: number | string,
+  message: Record<string, unknown> = { body: "later" },
+  headers: Record<string, string> = {},
+) {
+  const at = typeof deliverAt === "number" ? new Date(deliverAt).toISOString() : deliverAt;
+  return "user" in target
+    ? admin(messagesPath(target.user), { method: "POST", headers, json: { ...message, deliverAt: at } })
+    : admin("/admin/v1/announcements", { method: "POST", headers, json: { regions: target.regions, ...message, deliverAt: at } });
+}
+
+/** publishAt, expecting it held (202); its answer. */
+export async function scheduleAt(...args: Parameters<typeof publishAt>) {
+  const res = await publishAt(...args);
+  if (res.status !== 202) throw new Error(`a scheduled publish answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as ScheduledAnswer;
+}
+
+/** What the user's (`{ user }`) or the region's (`{ region }`) object holds, soonest first. */
+export async function scheduledOf(holder: { user: string } | { region: string }) {
+  const path = "user" in holder ? `users/${encodeURIComponent(holder.user)}` : `regions/${encodeURIComponent(holder.region)}`;
+  const res = await admin(`/admin/v1/${path}/scheduled`);
+  if (res.status !== 200) throw new Error(`the scheduled listing answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { scheduled: ScheduledEntry[] }).scheduled;
+}
+
+/** DELETE /admin/v1/scheduled/{id}; the raw answer. */
+export function cancelScheduled(id: string) {
+  return admin(`/admin/v1/scheduled/${encodeURIComponent(id)}`, { method: "DELETE" });
+}
+
+/** Cancels; `cancelled` of the 200 answer. */
+export async function cancelled(id: string) {
+  const res = await cancelScheduled(id);
+  if (res.status !== 200) throw new Error(`cancel answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { cancelled: boolean }).cancelled;
 }
 
 /** Stores the user's region (null clears it) with PUT /admin/v1/users/{userId}/region. */
@@ -435,6 +479,11 @@ export function evictUser(userId: string, options?: DurableObjectEvictionOptions
 
 export function evictRegion(regionId: string) {
   return evictDurableObject(regionStub(regionId));
+}
+
+/** Runs the region's object's alarm now, if one is set (false when none is). */
+export function runRegionAlarm(regionId: string) {
+  return runDurableObjectAlarm(regionStub(regionId));
 }
 
 /** Runs the user's object's alarm now, if one is set (false when none is). */

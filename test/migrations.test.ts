@@ -75,7 +75,7 @@ describe("a fresh object", () => {
     expect(userStorage).toStrictEqual({
       version: userSchema.steps.length,
       // Step 2 put the cursors per device; step 3 added the push channels, step 4 their pending attempts,
-      // step 5 the outcomes and hand-overs, step 6 the outcomes of pushes that ended.
+      // step 5 the outcomes and hand-overs, step 6 the outcomes of pushes that ended, step 7 scheduled messages.
       tables: [
         ...userSchema.unversionedTables.filter((table) => table !== "cursors"),
         "deliveries",
@@ -86,6 +86,7 @@ describe("a fresh object", () => {
         "push_jobs",
         "push_outcomes",
         "push_registrations",
+        "scheduled",
         "schema_version",
       ].sort(),
     });

@@ -15,6 +15,7 @@ import {
   fetchWithEnv,
   publish,
   publishMany,
+  scheduleAt,
   sendStats,
   unique,
   unusedStatsTime,
@@ -151,6 +152,7 @@ const withAnnouncements = async (region = unique("oa-region")) => {
   return region;
 };
 const tooLarge = JSON.stringify({ body: "x".repeat(9000) });
+const inAnHour = () => new Date(Date.now() + 3_600_000).toISOString();
 
 /** Route, expected status, what the case shows, and the request (with any setup it needs). */
 type Case = [route: string, status: number, what: string, request: () => Promise<Response>];
@@ -242,6 +244,10 @@ const cases: Case[] = [
   }],
   ["POST /admin/v1/users/{userId}/messages", 400, "a ttlSeconds beyond PENDING_TTL_SECONDS", () =>
     admin(`/admin/v1/users/${unique("oa-user")}/messages`, { method: "POST", json: { body: "x", ttlSeconds: 604_801 } })],
+  ["POST /admin/v1/users/{userId}/messages", 202, "held until deliverAt", () =>
+    admin(`/admin/v1/users/${unique("oa-user")}/messages`, { method: "POST", json: { body: "later", deliverAt: inAnHour() } })],
+  ["POST /admin/v1/users/{userId}/messages", 400, "a deliverAt too far ahead", () =>
+    admin(`/admin/v1/users/${unique("oa-user")}/messages`, { method: "POST", json: { body: "later", deliverAt: "2999-01-01T00:00:00Z" } })],
   ["POST /admin/v1/users/{userId}/messages", 422, "an Idempotency-Key reused with another body", async () => {
     const path = `/admin/v1/users/${unique("oa-user")}/messages`;
     const headers = { "Idempotency-Key": "k1" };
@@ -257,6 +263,8 @@ const cases: Case[] = [
 
   ["POST /admin/v1/announcements", 201, "published in two regions", () =>
     admin("/admin/v1/announcements", { method: "POST", json: { regions: [unique("oa-a"), unique("oa-b")], body: "news" } })],
+  ["POST /admin/v1/announcements", 202, "held in two regions until deliverAt", () =>
+    admin("/admin/v1/announcements", { method: "POST", json: { regions: [unique("oa-a"), unique("oa-b")], body: "news", deliverAt: inAnHour() } })],
   ["POST /admin/v1/announcements", 400, "an invalid region", () =>
     admin("/admin/v1/announcements", { method: "POST", json: { regions: ["bad region"], body: "news" } })],
   ["POST /admin/v1/announcements", 201, "an Idempotency-Key repeated with the same body", async () => {
@@ -281,6 +289,26 @@ const cases: Case[] = [
     admin(`/admin/v1/regions/${unique("oa-region")}/announcements/0`, { method: "DELETE" })],
   ["DELETE /admin/v1/regions/{regionId}/announcements/{id}", 401, "no admin token", () =>
     call(`/admin/v1/regions/${unique("oa-region")}/announcements/1`, { method: "DELETE" })],
+
+  ["GET /admin/v1/users/{userId}/scheduled", 200, "held messages, with and without title and data", async () => {
+    const user = unique("oa-user");
+    await scheduleAt({ user }, Date.now() + 3_600_000, { title: "Later", body: "held", data: { n: 1 } });
+    await scheduleAt({ user }, Date.now() + 60_000, { body: "sooner" });
+    return admin(`/admin/v1/users/${user}/scheduled`);
+  }],
+  ["GET /admin/v1/users/{userId}/scheduled", 400, "an invalid userId", () => admin("/admin/v1/users/no%20spaces/scheduled")],
+  ["GET /admin/v1/regions/{regionId}/scheduled", 200, "a held announcement", async () => {
+    const region = unique("oa-region");
+    await scheduleAt({ regions: [region] }, Date.now() + 3_600_000, { title: "Tonight", body: "Maintenance" });
+    return admin(`/admin/v1/regions/${region}/scheduled`);
+  }],
+  ["GET /admin/v1/regions/{regionId}/scheduled", 200, "an unused region", () => admin(`/admin/v1/regions/${unique("oa-region")}/scheduled`)],
+  ["DELETE /admin/v1/scheduled/{id}", 200, "cancelled", async () => {
+    const { scheduled } = await scheduleAt({ user: unique("oa-user") }, Date.now() + 3_600_000);
+    return admin(`/admin/v1/scheduled/${scheduled}`, { method: "DELETE" });
+  }],
+  ["DELETE /admin/v1/scheduled/{id}", 400, "a malformed id", () => admin("/admin/v1/scheduled/nope", { method: "DELETE" })],
+  ["DELETE /admin/v1/scheduled/{id}", 401, "no admin token", () => call("/admin/v1/scheduled/nope", { method: "DELETE" })],
 
   ["POST /admin/v1/messages", 201, "to two users", () =>
     admin("/admin/v1/messages", { method: "POST", json: { users: [unique("oa-user"), unique("oa-user")], body: "hi" } })],

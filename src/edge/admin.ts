@@ -18,6 +18,7 @@ import {
 import { config } from "../config";
 import { announcementHash, contentHash } from "../shared/canonical-json";
 import { inboxStub, regionStub } from "../shared/objects";
+import { newScheduledId } from "../shared/scheduled-id";
 import {
   announceAnswer,
   messageDelivery,
@@ -26,6 +27,7 @@ import {
   regionListing,
   regionStorageCost,
   retractAnswer,
+  scheduledAnswer,
   userRegionAnswer,
   userStorageCost,
   userView,
@@ -35,6 +37,7 @@ import { adminAuth } from "./auth";
 import type { AppEnv } from "./context";
 import { answer, describe } from "./openapi";
 import { problem } from "./problem";
+import { deliveryTime } from "./scheduled";
 import { json, jsonBodyGuard, valid } from "./validation";
 
 const userParam = v.object({ userId });
@@ -47,7 +50,10 @@ export const admin = new Hono<AppEnv>()
     "/users/:userId/messages",
     describe("publisher", {
       summary: "Publish a personal message",
-      responses: { 201: answer("Stored, or the first answer again for a repeated Idempotency-Key.", publishAnswer) },
+      responses: {
+        201: answer("Stored, or the first answer again for a repeated Idempotency-Key.", publishAnswer),
+        202: answer("Held until deliverAt (or the first answer again for a repeated Idempotency-Key).", scheduledAnswer),
+      },
       problems: [413, 415, 422],
     }),
     adminAuth,
@@ -58,16 +64,21 @@ export const admin = new Hono<AppEnv>()
     async (c) => {
       const { userId } = c.req.valid("param");
       const key = c.req.valid("header")["idempotency-key"];
-      const input = c.req.valid("json");
+      const { deliverAt, ...input } = c.req.valid("json");
       const tooLong = ttlSecondsError(input.ttlSeconds, config(c.env).PENDING_TTL_SECONDS);
       if (tooLong) throw problem(400, "The request's body is invalid.", { errors: [tooLong] });
+      const at = deliverAt === undefined ? undefined : deliveryTime(c.env, deliverAt);
       const content = personalContent(input);
-      const idempotency = key === undefined ? undefined : { key, bodyHash: await contentHash(content) };
-      const result = await inboxStub(c.env, userId).publish(content, idempotency);
+      const idempotency = key === undefined ? undefined : { key, bodyHash: await contentHash(content, deliverAt) };
+      const inbox = inboxStub(c.env, userId);
+      const result =
+        at === undefined
+          ? await inbox.publish(content, idempotency)
+          : await inbox.schedule(newScheduledId({ kind: "user", name: userId }), content, at, idempotency);
       if (result === "conflict") {
         throw problem(422, "This Idempotency-Key was already used for this user with a different body.");
       }
-      return c.json(result, 201);
+      return "scheduled" in result ? c.json(result, 202) : c.json(result, 201);
     },
   )
 
@@ -75,7 +86,10 @@ export const admin = new Hono<AppEnv>()
     "/announcements",
     describe("publisher", {
       summary: "Publish an announcement to regions",
-      responses: { 201: answer("Each region's new id, or the first answer again for a repeated Idempotency-Key.", announceAnswer) },
+      responses: {
+        201: answer("Each region's new id, or the first answer again for a repeated Idempotency-Key.", announceAnswer),
+        202: answer("Held in every region until deliverAt, under one id (or the first answer again for a repeated Idempotency-Key).", scheduledAnswer),
+      },
       problems: [413, 415, 422],
     }),
     adminAuth,
@@ -89,16 +103,17 @@ export const admin = new Hono<AppEnv>()
     ),
     valid("json", announcementInput),
     async (c) => {
-      const { regions, ...message } = c.req.valid("json");
+      const { regions, deliverAt, ...message } = c.req.valid("json");
+      const at = deliverAt === undefined ? undefined : deliveryTime(c.env, deliverAt);
       const key = c.req.valid("header")["idempotency-key"];
       const content = messageContent(message);
       const unique = [...new Set(regions)];
-      const idempotency = key === undefined ? undefined : { key, bodyHash: await announcementHash(unique, content) };
-      const result = await announce(c.env, unique, content, idempotency);
+      const idempotency = key === undefined ? undefined : { key, bodyHash: await announcementHash(unique, content, deliverAt) };
+      const result = await announce(c.env, unique, content, idempotency, at);
       if (result === "conflict") {
-        throw problem(422, "This Idempotency-Key was already used for an announcement with a different body (content or regions).");
+        throw problem(422, "This Idempotency-Key was already used for an announcement with a different body (content, regions or deliverAt).");
       }
-      return c.json(result, 201);
+      return "scheduled" in result ? c.json(result, 202) : c.json(result, 201);
     },
   )
 

@@ -10,6 +10,7 @@ import { config } from "../config";
 import { healthAnswer, openApiDocument, referencePage } from "../shared/responses";
 import { admin } from "./admin";
 import { bulk } from "./bulk";
+import { scheduled } from "./scheduled";
 import type { AppEnv } from "./context";
 import { clientCors } from "./cors";
 import { inbox } from "./inbox";
@@ -59,5 +60,6 @@ app
   .route("/admin/v1/stats", stats)
   .route("/admin/v1/messages", bulk)
   .route("/admin/v1", admin)
+  .route("/admin/v1", scheduled)
   .notFound((c) => problemResponse(404, `There is no route ${c.req.path}.`))
   .onError(onError);

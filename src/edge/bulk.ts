@@ -7,7 +7,7 @@ import { contentHash } from "../shared/canonical-json";
 import { mapConcurrently } from "../shared/concurrency";
 import { inboxStub } from "../shared/objects";
 import { bulkPublishAnswer, type PublishAnswer } from "../shared/responses";
-import { bulkMessageInput, idempotencyKeyHeader, messageContent } from "../shared/schema";
+import { bulkMessageInput, idempotencyKeyHeader, personalContent, ttlSecondsError } from "../shared/schema";
 import { adminAuth } from "./auth";
 import type { AppEnv } from "./context";
 import { answer, describe } from "./openapi";
@@ -45,11 +45,13 @@ export const bulk = new Hono<AppEnv>().post(
   valid("json", bulkMessageInput),
   async (c) => {
     const { users, ...message } = c.req.valid("json");
-    const { MESSAGE_MAX_BYTES } = config(c.env);
+    const { MESSAGE_MAX_BYTES, PENDING_TTL_SECONDS } = config(c.env);
     if (utf8.encode(JSON.stringify(message)).length > MESSAGE_MAX_BYTES) {
       throw problem(413, `The message (the body without users, as compact JSON) is larger than MESSAGE_MAX_BYTES (${MESSAGE_MAX_BYTES} bytes).`);
     }
-    const content = messageContent(message);
+    const tooLong = ttlSecondsError(message.ttlSeconds, PENDING_TTL_SECONDS);
+    if (tooLong) throw problem(400, "The request's body is invalid.", { errors: [tooLong] });
+    const content = personalContent(message);
     const key = c.req.valid("header")["idempotency-key"];
     const idempotency = key === undefined ? undefined : { key, bodyHash: await contentHash(content) };
     const createdAt = new Date().toISOString();

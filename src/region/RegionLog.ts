@@ -14,18 +14,23 @@
 // in a StatsBuffer kept in its `region` row, flushed to their shard by the
 // alarm, which serves whichever deadline comes first: the oldest
 // announcement's expiry, the stats' flush or the oldest Idempotency-Key's
-// expiry (idempotency.ts: the keys of publishes in this region).
+// expiry (idempotency.ts: the keys of publishes in this region) or the
+// soonest scheduled announcement (src/shared/schedule.ts: this region's copy of
+// each, delivered here at its deliverAt with that instant as its createdAt, so
+// every region's copy has the same one).
 import { DurableObject } from "cloudflare:workers";
 import { config, type Env } from "../config";
 import { inboxStub } from "../shared/objects";
 import { migrate } from "../shared/migrations";
+import type { ScheduledAnswer, ScheduledEntry } from "../shared/responses";
+import { Schedule } from "../shared/schedule";
 import { MeteredSql } from "../shared/sql";
 import { StatsBuffer } from "../stats/buffer";
 import { flushStats } from "../stats/flush";
 import { IDEMPOTENCY_TTL_MS, type IdempotencyKey } from "../user/idempotency";
 import type { UserInbox } from "../user/UserInbox";
 import { jsonWithLists, type Announcement, type MessageContent } from "../shared/schema";
-import { AnnouncementKeys, type Announced } from "./idempotency";
+import { AnnouncementKeys, type RegionAnswer } from "./idempotency";
 import { regionSchema } from "./schema";
 import { forgetTail, recordPublish, recordRetract, TAIL_SIZE, windowFromTail, type RegionTail } from "./tail-cache";
 import { startAfter, windowAfter, type ReadFrom, type RegionHead, type StoredAnnouncement } from "./window";
@@ -46,6 +51,7 @@ export class RegionLog extends DurableObject<Env> {
   private readonly keys: AnnouncementKeys;
   /** When the oldest Idempotency-Key held expires (null: none held), one of the alarm's deadlines. */
   private keysExpireAt: number | null;
+  private readonly held: Schedule;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -61,6 +67,7 @@ export class RegionLog extends DurableObject<Env> {
     this.stats = StatsBuffer.from(saved?.stats ? JSON.parse(saved.stats) : null);
     this.keys = new AnnouncementKeys(this.sql);
     this.keysExpireAt = this.keys.nextExpiry();
+    this.held = new Schedule(this.sql);
     this.loadOldest();
     // A copy of this region held in this isolate may predate this object's start (storage may be new).
     forgetTail(ctx.id.name!);
@@ -68,7 +75,7 @@ export class RegionLog extends DurableObject<Env> {
   }
 
   async publish(regionName: string, content: MessageContent, createdAt: string): Promise<number> {
-    this.dropExpired();
+    this.dueFirst();
     const armedAt = this.earliestDeadline();
     const stored = this.append(regionName, content, createdAt);
     await this.announced(regionName, stored, armedAt);
@@ -85,11 +92,11 @@ export class RegionLog extends DurableObject<Env> {
     content: MessageContent,
     createdAt: string,
     idempotency: IdempotencyKey,
-  ): Promise<Announced | "conflict"> {
+  ): Promise<RegionAnswer | "conflict"> {
     const now = Date.now();
     const earlier = this.keys.earlierAnswer(idempotency, now);
     if (earlier) return earlier;
-    this.dropExpired();
+    this.dueFirst();
     const armedAt = this.earliestDeadline();
     // Both or neither: a retry publishes exactly in the regions where this did not.
     const stored = this.ctx.storage.transactionSync(() => {
@@ -102,8 +109,59 @@ export class RegionLog extends DurableObject<Env> {
   }
 
   /** What this region answered under the key, "conflict" for another body, undefined when it holds no such key. */
-  recall(idempotency: IdempotencyKey): Announced | "conflict" | undefined {
+  recall(idempotency: IdempotencyKey): RegionAnswer | "conflict" | undefined {
     return this.keys.earlierAnswer(idempotency, Date.now());
+  }
+
+  /**
+   * Holds this region's copy of a scheduled announcement until `deliverAt`
+   * (ms), under the id all its regions share; `regions` are all of them, which
+   * the region the id names answers a cancel with. Under a key: the earlier
+   * answer, or the key stored with the copy in one step. A copy already due (a
+   * retry after deliverAt, in a region the first try missed) is published now.
+   */
+  async schedule(
+    id: string,
+    deliverAt: number,
+    content: MessageContent,
+    regions: readonly string[],
+    idempotency?: IdempotencyKey,
+  ): Promise<RegionAnswer | "conflict"> {
+    const now = Date.now();
+    const earlier = idempotency && this.keys.earlierAnswer(idempotency, now);
+    if (earlier) return earlier;
+    this.dueFirst();
+    const armedAt = this.earliestDeadline();
+    const answer: ScheduledAnswer = { scheduled: id, deliverAt: new Date(deliverAt).toISOString() };
+    this.ctx.storage.transactionSync(() => {
+      if (idempotency) this.keys.remember(idempotency, answer, now);
+      this.held.hold(id, deliverAt, content);
+      this.sql.run("UPDATE scheduled SET regions = ? WHERE id = ?", JSON.stringify(regions), id);
+    });
+    if (idempotency) this.keysExpireAt ??= now + IDEMPOTENCY_TTL_MS;
+    this.deliverDue();
+    await this.armIfEarlier(armedAt);
+    return answer;
+  }
+
+  /** GET /admin/v1/regions/{regionId}/scheduled: this region's copies held, soonest first. */
+  scheduledAnnouncements(): { scheduled: ScheduledEntry[] } {
+    this.dueFirst();
+    return { scheduled: this.held.list() };
+  }
+
+  /** The regions of scheduled announcement `id` while this region holds its copy; null once delivered or cancelled (or never held). */
+  scheduledRegions(id: string): string[] | null {
+    this.dueFirst();
+    const row = this.sql.first<{ regions: string }>("SELECT regions FROM scheduled WHERE id = ?", id);
+    return row ? JSON.parse(row.regions) : null;
+  }
+
+  /** Cancels this region's copy of scheduled announcement `id`: whether it was held and now is not. */
+  cancelScheduled(id: string): boolean {
+    this.dueFirst();
+    // The alarm stays where it is: it fires early, delivers nothing, re-aims.
+    return this.held.cancel(id);
   }
 
   /**
@@ -114,14 +172,14 @@ export class RegionLog extends DurableObject<Env> {
   read(from: ReadFrom, limit: number, follower?: string) {
     this.reads++;
     if (follower !== undefined) this.follow(follower);
-    this.dropExpired();
+    this.dueFirst();
     return this.windowFor(from, limit);
   }
 
   /** read() plus the region's newest announcements, for the copy that user objects share (tail-cache.ts). */
   readWithTail(from: ReadFrom, limit: number) {
     this.reads++;
-    this.dropExpired();
+    this.dueFirst();
     const rows = this.sql.all<StoredAnnouncement>(
       "SELECT id, message FROM announcements WHERE id > ? AND retracted = 0 ORDER BY id",
       this.region.head - TAIL_SIZE,
@@ -136,7 +194,7 @@ export class RegionLog extends DurableObject<Env> {
    * call retracted it (false: not retained, or retracted already).
    */
   retract(regionName: string, id: number): boolean {
-    this.dropExpired();
+    this.dueFirst();
     const changed = this.sql.run(
       "UPDATE announcements SET retracted = 1, message = '' WHERE id = ? AND retracted = 0 RETURNING id",
       id,
@@ -154,7 +212,7 @@ export class RegionLog extends DurableObject<Env> {
 
   /** The publisher's view as a JSON text: what is retained after `since`, plus the region's bounds. */
   list(regionName: string, since: number, limit: number): string {
-    this.dropExpired();
+    this.dueFirst();
     const rows = this.rowsAfter(since, limit).map((row) => row.message);
     return jsonWithLists({ announcements: rows }, { region: regionName, ...this.region });
   }
@@ -171,7 +229,7 @@ export class RegionLog extends DurableObject<Env> {
   }
 
   async alarm() {
-    this.dropExpired();
+    this.dueFirst();
     this.keysExpireAt = this.keys.removeExpired(Date.now());
     if (this.stats.isDue()) {
       await flushStats(this.env, `region:${this.ctx.id.name}`, this.stats);
@@ -242,10 +300,47 @@ export class RegionLog extends DurableObject<Env> {
 
   /** After a publish stored `stored`: the alarm brought forward if a deadline came before `armedAt`, the copy, the push. */
   private async announced(regionName: string, stored: StoredAnnouncement, armedAt: number | null) {
-    const due = this.earliestDeadline();
-    if (due !== null && (armedAt === null || due < armedAt)) await this.armAlarm();
+    await this.armIfEarlier(armedAt);
+    this.spread(regionName, stored);
+  }
+
+  /** A new announcement goes to this isolate's copy of the region and to the followers. */
+  private spread(regionName: string, stored: StoredAnnouncement) {
     recordPublish(regionName, this.region, stored);
     if (this.followers.size > 0) this.enqueuePush((inbox) => inbox.deliverAnnouncement(regionName, stored));
+  }
+
+  /** Brings the alarm forward when a deadline now comes before `armedAt`, where it was aimed. */
+  private async armIfEarlier(armedAt: number | null) {
+    const due = this.earliestDeadline();
+    if (due !== null && (armedAt === null || due < armedAt)) await this.armAlarm();
+  }
+
+  /**
+   * Every call starts here: what expired goes and what is due is published,
+   * so a late alarm never shows an expired announcement nor hides a due one.
+   */
+  private dueFirst() {
+    this.dropExpired();
+    this.deliverDue();
+  }
+
+  /**
+   * Publishes the scheduled copies now due, soonest first, each with its
+   * deliverAt as createdAt. Taking their rows and storing them is one
+   * transaction, so a retried alarm or a restart never publishes one twice.
+   */
+  private deliverDue() {
+    const now = Date.now();
+    const next = this.held.nextAt;
+    if (next === null || next > now) return;
+    const regionName = this.ctx.id.name!;
+    const stored = this.ctx.storage.transactionSync(() =>
+      this.held.takeDue(now).map((due) => this.append(regionName, due.content, new Date(due.deliverAt).toISOString())),
+    );
+    for (const announcement of stored) this.spread(regionName, announcement);
+    // Their stats' flush is a new deadline.
+    void this.armAlarm();
   }
 
   private windowFor(from: ReadFrom, limit: number) {
@@ -284,11 +379,11 @@ export class RegionLog extends DurableObject<Env> {
     this.oldestStoredAt = oldest?.stored_at ?? null;
   }
 
-  /** The earliest deadline: the oldest retained announcement's expiry, the stats' flush, the oldest key's expiry. */
+  /** The earliest deadline: the oldest retained announcement's expiry, the stats' flush, the oldest key's expiry, the soonest scheduled copy. */
   private earliestDeadline(): number | null {
     const expiresAt =
       this.oldestStoredAt === null ? null : this.oldestStoredAt + config(this.env).ANNOUNCEMENT_TTL_SECONDS * 1000;
-    const deadlines = [expiresAt, this.stats.flushDueAt, this.keysExpireAt].filter((at) => at !== null);
+    const deadlines = [expiresAt, this.stats.flushDueAt, this.keysExpireAt, this.held.nextAt].filter((at) => at !== null);
     return deadlines.length === 0 ? null : Math.min(...deadlines);
   }
 

@@ -38,6 +38,17 @@ export const regionSchema: Schema = {
     // 4. Retracted announcements stay as tombstones (their text emptied): they keep their place in
     //    head, oldest, the count and the age retention, and reads pass over them.
     `ALTER TABLE announcements ADD COLUMN retracted INTEGER NOT NULL DEFAULT 0`,
+    // 5. Scheduled announcements (src/shared/schedule.ts): this region's copy of each held one, with
+    //    every region it goes to (`regions`, JSON), which the region its id names answers a cancel
+    //    with. A key of a scheduled publish keeps its id in `scheduled` (with `id` 0 and its
+    //    deliverAt in `created_at`); null for a key of a publish.
+    `
+      CREATE TABLE scheduled (
+        id TEXT PRIMARY KEY, deliver_at INTEGER NOT NULL, content TEXT NOT NULL, regions TEXT NOT NULL DEFAULT '[]'
+      );
+      CREATE INDEX scheduled_by_time ON scheduled (deliver_at);
+      ALTER TABLE idempotency ADD COLUMN scheduled TEXT;
+    `,
   ],
   unversionedTables: ["announcements", "followers", "region"],
 };

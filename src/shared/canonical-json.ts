@@ -20,13 +20,16 @@ async function canonicalHash(value: unknown) {
   return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-/** The hash a personal message's Idempotency-Key compares: its content. */
-export const contentHash = (content: MessageContent) => canonicalHash(content);
+/** A scheduled publish's body holds its deliverAt too (as the text it was sent as): another instant is another body. */
+const withDeliverAt = (value: object, deliverAt: string | undefined) => (deliverAt === undefined ? value : { ...value, deliverAt });
+
+/** The hash a personal message's Idempotency-Key compares: its content, and its deliverAt when it has one. */
+export const contentHash = (content: MessageContent, deliverAt?: string) => canonicalHash(withDeliverAt(content, deliverAt));
 
 /**
  * The hash an announcement's Idempotency-Key compares: its content and the
  * regions it goes to, as a set (the order and repeats of `regions` change
  * nothing that is published, so they change nothing here either).
  */
-export const announcementHash = (regions: readonly string[], content: MessageContent) =>
-  canonicalHash({ ...content, regions: [...new Set(regions)].sort() });
+export const announcementHash = (regions: readonly string[], content: MessageContent, deliverAt?: string) =>
+  canonicalHash(withDeliverAt({ ...content, regions: [...new Set(regions)].sort() }, deliverAt));

@@ -4,7 +4,7 @@
 // unread, a region's listing), the schema still describes that text; answers
 // are not checked against these at run time.
 import * as v from "valibot";
-import { announcement, count, deviceId, personalMessage, regionId, seq, timestamp, userId } from "./schema";
+import { announcement, count, deviceId, messageContentSchema, personalMessage, regionId, seq, timestamp, userId } from "./schema";
 
 const regionOrNull = v.nullable(regionId);
 const epoch = v.pipe(v.string(), v.minLength(1));
@@ -85,6 +85,28 @@ export const messageRetractAnswer = v.strictObject({
 
 export const announceAnswer = v.strictObject({ ids: v.record(regionId, seq), createdAt: timestamp });
 export type AnnounceAnswer = v.InferOutput<typeof announceAnswer>;
+
+/** A publish held for later (202): POST /admin/v1/users/{userId}/messages or /admin/v1/announcements with a deliverAt ahead. */
+export const scheduledAnswer = v.strictObject({
+  scheduled: v.pipe(v.string(), v.description("The scheduled publish's id: DELETE /admin/v1/scheduled/{id} cancels it.")),
+  deliverAt: timestamp,
+});
+export type ScheduledAnswer = v.InferOutput<typeof scheduledAnswer>;
+
+const scheduledEntry = v.strictObject({
+  id: v.string(),
+  deliverAt: timestamp,
+  message: v.pipe(messageContentSchema, v.description("The message's fields as published; its seq or id and createdAt come at delivery.")),
+});
+export type ScheduledEntry = v.InferOutput<typeof scheduledEntry>;
+
+export const scheduledListing = v.strictObject({
+  scheduled: v.pipe(v.array(scheduledEntry), v.description("What is held, soonest first.")),
+});
+
+export const cancelAnswer = v.strictObject({
+  cancelled: v.pipe(v.boolean(), v.description("Whether this request cancelled it: false when it was delivered or cancelled already, or is unknown.")),
+});
 
 export const retractAnswer = v.strictObject({
   retracted: v.pipe(v.boolean(), v.description("Whether this request retracted it: false when it was not retained, or was retracted already.")),

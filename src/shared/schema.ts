@@ -65,16 +65,28 @@ const personalFields = {
   ),
 };
 
-export const messageInput = v.strictObject({ ...messageFields, ...personalFields });
-export type MessageInput = v.InferOutput<typeof messageInput>;
 
-/** The Idempotency-Key header of a publisher route; `description` says what a repeat does there. */
-export const idempotencyKeyHeader = (description: string) =>
-  v.object({
-    "idempotency-key": v.optional(
-      v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(255, "must be at most 255 characters"), v.description(description)),
+// Defined here rather than beside the other instants: the message inputs below need it (parseInstant is hoisted).
+const instant = v.pipe(
+  v.custom<string>(
+    (value) => typeof value === "string" && parseInstant(value) !== null,
+    "must be an ISO 8601 instant with seconds and a time zone, such as 2026-11-25T10:00:00Z",
+  ),
+  // A custom check has no JSON Schema of its own: this is what the OpenAPI document says of it.
+  v.metadata({ type: "string", format: "date-time" }),
+);
+
+/** A publish's `deliverAt` (contract v1.1, "Scheduled delivery"); how far ahead it may be is the edge's check (it needs the settings). */
+const deliverAt = v.optional(
+  v.pipe(
+    instant,
+    v.description(
+      "Hold the message until this instant, at most PENDING_TTL_SECONDS ahead (202); it gets its seq or id, createdAt and pushes then. Not later than now: published at once (201).",
     ),
-  });
+  ),
+);
+
+export const messageInput = v.strictObject({ ...messageFields, ...personalFields, deliverAt });
 
 /** At most this many distinct users in one bulk publish. */
 export const BULK_MAX_USERS = 500;
@@ -87,7 +99,18 @@ export const bulkMessageInput = v.strictObject({
     v.description(`1-${BULK_MAX_USERS} distinct userIds; a user named twice counts once.`),
   ),
   ...messageFields,
+  ...personalFields,
 });
+
+export type MessageInput = v.InferOutput<typeof messageInput>;
+
+/** The Idempotency-Key header of a publisher route; `description` says what a repeat does there. */
+export const idempotencyKeyHeader = (description: string) =>
+  v.object({
+    "idempotency-key": v.optional(
+      v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(255, "must be at most 255 characters"), v.description(description)),
+    ),
+  });
 
 /** The 400's field error of a ttlSeconds beyond the pending set's own lifetime, or null when it is within it. */
 export function ttlSecondsError(ttlSeconds: number | null | undefined, pendingTtlSeconds: number) {
@@ -103,6 +126,7 @@ export const announcementInput = v.strictObject({
     v.maxLength(100, "must name at most 100 regions"),
   ),
   ...messageFields,
+  deliverAt,
 });
 
 export const ackBody = v.strictObject({ upTo: count });
@@ -209,7 +233,7 @@ const INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))
  * a leap second), which Date.parse would roll over. Digits past the
  * millisecond are dropped.
  */
-function parseInstant(text: string): number | null {
+export function parseInstant(text: string): number | null {
   const match = INSTANT.exec(text);
   if (!match) return null;
   const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
@@ -223,15 +247,6 @@ function parseInstant(text: string): number | null {
   const offset = (sign === "-" ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes)) * 60_000;
   return date.getTime() - offset;
 }
-
-const instant = v.pipe(
-  v.custom<string>(
-    (value) => typeof value === "string" && parseInstant(value) !== null,
-    "must be an ISO 8601 instant with seconds and a time zone, such as 2026-11-25T10:00:00Z",
-  ),
-  // A custom check has no JSON Schema of its own: this is what the OpenAPI document says of it.
-  v.metadata({ type: "string", format: "date-time" }),
-);
 
 export const statsQuery = v.object({
   from: v.optional(about(instant, "The window's start, included (default: 24 hours before `to`); at most 31 days before `to`.")),
@@ -261,7 +276,7 @@ export function statsWindow({ from, to }: StatsQuery, now: number): { from: numb
 export const timestamp = v.pipe(v.string(), v.isoTimestamp());
 
 /** A message as published: the input's checks, with absent parts left out rather than kept as null. */
-const messageContentSchema = v.strictObject({
+export const messageContentSchema = v.strictObject({
   title: v.optional(messageFields.title.wrapped),
   body: messageFields.body,
   data: v.optional(jsonObject),

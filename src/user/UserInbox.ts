@@ -46,6 +46,7 @@ import { PushRegistrations } from "./push-registrations";
 import { Receipts } from "./receipts";
 import { Regions } from "./regions";
 import { Retraction } from "./retraction";
+import { ScheduledMessages, type ScheduleAnswer } from "./scheduled";
 import { userSchema } from "./schema";
 import { InboxState } from "./state";
 import { Views } from "./views";
@@ -74,6 +75,7 @@ export class UserInbox extends DurableObject<Env> {
   private readonly handOvers: HandOvers;
   private readonly deliveries: Deliveries;
   private readonly dispatch: PushDispatch;
+  private readonly scheduled: ScheduledMessages;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -111,12 +113,14 @@ export class UserInbox extends DurableObject<Env> {
     const jobs = new PushJobs(sql, () => settings().PUSH_MAX_ATTEMPTS);
     this.dispatch = new PushDispatch(jobs, this.sets, this.devices, this.registrations, this.state, isLive, () => this.env, () => this.state.stats);
     this.views = new Views(sql, this.sets, this.state, this.cursors, this.devices, this.receipts, isLive, this.registrations, this.deliveries);
+    this.scheduled = new ScheduledMessages(sql, this.state);
     // Answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
   }
 
   async publish(content: PersonalContent, idempotency?: IdempotencyKey): Promise<PublishAnswer | "conflict"> {
     this.expiry.clearDue();
+    this.deliverScheduled();
     const targets = this.dispatch.targets();
     const published = this.publishing.publish(content, idempotency, targets.length);
     if ("repeat" in published) return published.repeat;
@@ -132,6 +136,36 @@ export class UserInbox extends DurableObject<Env> {
     return published.answer;
   }
 
+  /**
+   * A personal message to publish at `deliverAt` (ms): held until then (202), or, when that is not
+   * later than now, published at once (201). A repeated key answers what it answered first.
+   */
+  async schedule(id: string, content: PersonalContent, deliverAt: number, idempotency?: IdempotencyKey): Promise<ScheduleAnswer | "conflict"> {
+    this.expiry.clearDue();
+    this.deliverScheduled();
+    const now = Date.now();
+    const earlier = this.scheduled.earlierAnswer(idempotency, now);
+    if (earlier !== undefined) return earlier;
+    if (deliverAt <= now) return this.publish(content, idempotency);
+    return this.scheduled.hold(id, content, deliverAt, idempotency, now);
+  }
+
+  /** GET /admin/v1/users/{userId}/scheduled: what is held, soonest first. */
+  scheduledMessages() {
+    this.expiry.clearDue();
+    this.deliverScheduled();
+    this.state.flush();
+    return { scheduled: this.scheduled.list() };
+  }
+
+  /** DELETE /admin/v1/scheduled/{id}: whether it was held and now is not. */
+  cancelScheduled(id: string) {
+    this.expiry.clearDue();
+    this.deliverScheduled();
+    this.state.flush();
+    return this.scheduled.cancel(id);
+  }
+
   /** The message request, answered as JSON text: the device's pending personal messages plus announcements after its cursor. */
   async poll(request: PollRequest) {
     const region = this.polling.regionFor(request);
@@ -139,17 +173,20 @@ export class UserInbox extends DurableObject<Env> {
     const window = region === null ? null : await this.regions.read(region, from, request.limit);
     // Nothing awaits from here on: the answer is built from the state as it is now.
     this.expiry.clearDue();
+    this.deliverScheduled();
     return this.polling.answer(request, this.seen(request.device), region, window, "poll");
   }
 
   ack(device: string, upTo: number) {
     this.expiry.clearDue();
+    this.deliverScheduled();
     return this.receipts.ack(this.seen(device), upTo);
   }
 
   /** A read receipt, from a request or a socket (`from`, which gets its own answer instead of the read sync). */
   markRead(device: string, receipt: ReadReceipt, from?: WebSocket) {
     this.expiry.clearDue();
+    this.deliverScheduled();
     const { unread, read } = this.receipts.markRead(this.seen(device), receipt);
     if (read.length > 0) this.live.sendRead(read, unread, from);
     return { unread };
@@ -157,6 +194,7 @@ export class UserInbox extends DurableObject<Env> {
 
   unread(device: string, limit: number) {
     this.expiry.clearDue();
+    this.deliverScheduled();
     const { id } = this.seen(device);
     const { text, seqs } = this.views.unread(limit);
     if (seqs.length > 0) this.handOvers.note(id, seqs[0]! - 1, seqs.at(-1)!, { route: "poll", at: Date.now() });
@@ -167,6 +205,7 @@ export class UserInbox extends DurableObject<Env> {
   /** POST /v1/inbox/arrived: the device's push channel delivered these seqs. */
   arrived(device: string, seqs: number[]) {
     this.expiry.clearDue();
+    this.deliverScheduled();
     const recorded = this.deliveries.arrived(this.seen(device), seqs, Date.now());
     this.state.flush();
     return { recorded };
@@ -190,6 +229,7 @@ export class UserInbox extends DurableObject<Env> {
   /** The message's outcome on each device that had it pending; null for a seq not (or no longer) recorded. */
   delivery(seq: number) {
     this.expiry.clearDue();
+    this.deliverScheduled();
     this.state.flush();
     return this.views.delivery(seq, this.dispatch.pushOf(seq));
   }
@@ -197,6 +237,7 @@ export class UserInbox extends DurableObject<Env> {
   /** PUT /v1/push: the device's push channel, replacing any other it had. */
   registerPush(device: string, registration: PushRegistration) {
     this.expiry.clearDue();
+    this.deliverScheduled();
     this.registrations.register(this.seen(device).id, registration);
     this.dispatch.registered(device, registration.channel);
     this.state.flush();
@@ -206,6 +247,7 @@ export class UserInbox extends DurableObject<Env> {
   /** DELETE /v1/push. */
   unregisterPush(device: string) {
     this.expiry.clearDue();
+    this.deliverScheduled();
     this.registrations.remove(this.seen(device).id);
     this.dispatch.registered(device, null);
     this.state.flush();
@@ -215,6 +257,7 @@ export class UserInbox extends DurableObject<Env> {
   /** GET /v1/push: the device's channel, or null. */
   pushChannel(device: string) {
     this.expiry.clearDue();
+    this.deliverScheduled();
     this.seen(device);
     this.state.flush();
     return this.registrations.channelOf(device);
@@ -227,6 +270,7 @@ export class UserInbox extends DurableObject<Env> {
 
   describe() {
     this.expiry.clearDue();
+    this.deliverScheduled();
     this.state.flush();
     return this.views.describe();
   }
@@ -239,11 +283,25 @@ export class UserInbox extends DurableObject<Env> {
   async alarm() {
     this.state.alarmFired();
     this.expiry.clearDue();
+    this.deliverScheduled();
     // The stats go first: once their shard has them their deadline is gone, so the alarm is armed
     // below for the next real one, not for a retry of theirs (a request meanwhile may arm that).
     if (this.state.stats.isDue()) await flushStats(this.env, `user:${this.ctx.id.name}`, this.state.stats);
     // Hands out the push attempts due, without waiting for their answers; arms the alarm.
     this.dispatch.sendDue();
+    this.scheduled.armAlarm();
+  }
+
+  /**
+   * Publishes the scheduled messages now due, soonest first, each taking the next seq, its createdAt
+   * and its pushes now. Taking their rows and publishing them is one synchronous step (publish awaits
+   * nothing), so a retried alarm or a restart never publishes one twice.
+   */
+  private deliverScheduled() {
+    const due = this.scheduled.takeDue(Date.now());
+    if (due.length === 0) return;
+    for (const content of due) void this.publish(content);
+    this.scheduled.armAlarm();
   }
 
   // ---- live delivery -------------------------------------------------------
@@ -268,6 +326,7 @@ export class UserInbox extends DurableObject<Env> {
 
     // From here on nothing awaits: what is sent below and what arrives later do not overlap.
     this.expiry.clearDue();
+    this.deliverScheduled();
     const device = this.seen(live.device);
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     const connection: Connection = {

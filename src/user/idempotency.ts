@@ -8,11 +8,16 @@ export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 export type IdempotencyKey = { key: string; bodyHash: string };
 
-export class IdempotencyKeys {
+/**
+ * `Answer`: what the keys read through this instance hold. A publish's keys hold its answers; the
+ * scheduling's (scheduled.ts) also a scheduled publish's answer, under a body hash that covers its
+ * deliverAt, so that no publish without a deliverAt can ever be answered with one.
+ */
+export class IdempotencyKeys<Answer extends object = PublishAnswer> {
   constructor(private readonly sql: MeteredSql) {}
 
   /** The first answer given under this key, "conflict" for another body, or undefined for a key not (or no longer) held. */
-  earlierAnswer({ key, bodyHash }: IdempotencyKey, now: number): PublishAnswer | "conflict" | undefined {
+  earlierAnswer({ key, bodyHash }: IdempotencyKey, now: number): Answer | "conflict" | undefined {
     const earlier = this.sql.first<{ body_hash: string; result: string }>(
       "SELECT body_hash, result FROM idempotency WHERE key = ? AND stored_at > ?",
       key,
@@ -21,7 +26,7 @@ export class IdempotencyKeys {
     if (earlier) return earlier.body_hash === bodyHash ? JSON.parse(earlier.result) : "conflict";
   }
 
-  remember({ key, bodyHash }: IdempotencyKey, answer: PublishAnswer, now: number) {
+  remember({ key, bodyHash }: IdempotencyKey, answer: Answer, now: number) {
     this.sql.run(
       "INSERT OR REPLACE INTO idempotency (key, body_hash, result, stored_at) VALUES (?, ?, ?, ?)",
       key,

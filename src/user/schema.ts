@@ -98,6 +98,12 @@ export const userSchema: Schema = {
       CREATE INDEX unread_by_expiry ON unread (expires_at) WHERE expires_at IS NOT NULL;
       ALTER TABLE push_jobs ADD COLUMN retract_until INTEGER;
     `,
+    // 8. Scheduled personal messages (scheduled.ts, src/shared/schedule.ts): each held message's
+    //    content until its deliverAt, soonest first by the index.
+    `
+      CREATE TABLE scheduled (id TEXT PRIMARY KEY, deliver_at INTEGER NOT NULL, content TEXT NOT NULL);
+      CREATE INDEX scheduled_by_time ON scheduled (deliver_at);
+    `,
   ],
   unversionedTables: ["pending", "unread", "cursors", "idempotency", "inbox"],
 };
