@@ -68,6 +68,10 @@ export function postbox(base, { adminToken, jwtSecret }) {
     poll: (token, query = "") => ok(`/v1/inbox${query}`, { token }),
     ack: (token, upTo) => ok("/v1/inbox/ack", { method: "POST", token, body: { upTo } }),
     read: (token, seqs) => ok("/v1/inbox/read", { method: "POST", token, body: { seqs } }),
+    /** PUT /v1/push: the token's device registers `registration` ({ webpush } | { fcm } | { apns }). */
+    registerPush: (token, registration) => ok("/v1/push", { method: "PUT", token, body: registration }),
+    /** The message's outcome and push on each device (GET /admin/v1/users/{id}/messages/{seq}). */
+    delivery: (userId, seq) => admin("GET", `/users/${user(userId)}/messages/${seq}`),
     /**
      * An object's cumulative storage counters (GET /admin/v1/{users|regions}/{id}/storage),
      * or null while the route does not exist in this build.

@@ -39,7 +39,7 @@ export function percentile(values, p) {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-const ms = (value) => (value === null ? null : Math.round(value * 100) / 100);
+export const ms = (value) => (value === null ? null : Math.round(value * 100) / 100);
 
 /**
  * One round: `publish(tag)` starts at t0; resolves with each expected

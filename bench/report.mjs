@@ -14,7 +14,7 @@ function table(head, rows) {
 }
 
 export function tables(results) {
-  const { bundle, load = [], storage = [], live = [] } = results;
+  const { bundle, load = [], storage = [], live = [], push = {} } = results;
   const floor = load.find((row) => row.id === "a");
   const health = floor?.reqPerSec;
   const healthCpu = floor?.workerdCpuUsPerRequest;
@@ -95,6 +95,27 @@ export function tables(results) {
       cores(row.otherCpuCores),
     ]),
   );
+
+  const channelName = { none: "none (1 device known, no registration)", webpush: "Web Push", fcm: "FCM", apns: "APNs" };
+  const spread = (figures) => (figures ? [num(figures.p50Ms, 1), num(figures.p90Ms, 1), num(figures.p99Ms, 1)] : ["—", "—", "—"]);
+  out.pushLatency = table(
+    ["device's channel", "publishes", "publish answered p50 ms", "p90 ms", "p99 ms", "at the push service p50 ms", "p90 ms", "p99 ms"],
+    (push.latency ?? []).map((row) => [channelName[row.channel] ?? row.channel, num(row.publishes), ...spread(row.publish), ...spread(row.push)]),
+  );
+  out.pushThroughput = table(
+    ["Web Push devices", "publishes (in flight)", "pushes", "publishes answered in ms", "first push ms", "all pushes ms", "pushes / s", "workerd CPU / push"],
+    (push.throughput ?? []).map((row) => [
+      num(row.devices),
+      `${num(row.publishes)} (${num(row.inFlight)})`,
+      num(row.pushes),
+      num(row.publishedMs),
+      num(row.firstMs, 1),
+      num(row.allMs),
+      num(row.pushesPerSec),
+      typeof row.workerdCpuUsPerPush === "number" ? `${num(row.workerdCpuUsPerPush)} µs` : "—",
+    ]),
+  );
+  out.pushCpu = `CPU used elsewhere during the push phase: ${cores(push.otherCpuCores)}.`;
   return out;
 }
 
@@ -112,6 +133,7 @@ export function printTables(results) {
     section(results, "load", t.load, t.loadWarnings, t.regionCalls),
     section(results, "storage", t.storage, t.storageWarnings),
     section(results, "live", t.live),
+    section(results, "push", t.pushLatency, t.pushThroughput, t.pushCpu),
   ];
   console.log(`\n${[...sections, t.log].join("\n\n")}\n`);
 }
@@ -138,11 +160,12 @@ npm install
 npm run bench                    # ${Math.round(results.runSeconds / 60)} minutes last time; rewrites this file and bench/results.json
 BENCH_SECONDS=3 npm run bench    # seconds per load scenario (default 10)
 BENCH_CONNECTIONS=100 npm run bench   # connections per load scenario (default 50)
-BENCH_PHASES=storage npm run bench    # some of load,storage,live: writes bench/.work/results.partial.json only
+BENCH_PHASES=storage npm run bench    # some of load,storage,live,push: writes bench/.work/results.partial.json only
 BENCH_WAIT_QUIET=0 npm run bench      # do not wait (default: up to 120 s) for other work on the machine to stop
 \`\`\`
 
-Only loopback traffic (127.0.0.1); nothing is deployed. Work files go to \`bench/.work/\` (git-ignored).
+Only loopback traffic (127.0.0.1); nothing is deployed, and nothing is pushed to a real push service.
+Work files go to \`bench/.work/\` (git-ignored).
 
 ## What it measures, and how
 
@@ -153,8 +176,17 @@ Only loopback traffic (127.0.0.1); nothing is deployed. Work files go to \`bench
   local disk in a fresh directory, the \`USERS\`/\`REGIONS\` bindings, \`[vars]\`, and random
   \`ADMIN_TOKEN\` and \`CLIENT_JWT_SECRET\`) and runs \`workerd serve\` from the \`workerd\` package
   directly, on a loopback port. Not \`wrangler dev\`: its proxy in front of workerd costs far more than
-  a request this small. Bench overrides: \`ANNOUNCEMENT_LIMIT=100000\` (for the 100,000-retained case)
-  and \`REGION_CACHE_MS=1000\`.
+  a request this small. Bench overrides: \`ANNOUNCEMENT_LIMIT=100000\` (for the 100,000-retained case),
+  \`REGION_CACHE_MS=1000\` and \`DEVICE_LIMIT=100\` (the push phase's user with 100 devices; no other
+  phase has more than 5).
+- **Push services: the tests' stand-ins** (\`test/push-services/\`), started in the bench's own Node
+  process on a loopback port: Web Push (each push's aes128gcm body decrypted with http_ece and its VAPID
+  token verified with jose, as a browser's push service and the browser would), FCM with its OAuth
+  token endpoint, and APNs over HTTP/1.1, each checking what the real service checks. The Worker's
+  settings point every channel at them (\`WEBPUSH_ORIGINS\` is their origin, a fresh VAPID key pair
+  from \`scripts/vapid-keys.mjs\`, the service account and APNs key they issued), and its outbound
+  fetches may reach loopback addresses only. Devices register with the subscriptions and tokens the
+  stand-ins issue (\`PUT /v1/push\`); none holds a live connection, so every publish is pushed to each.
 - **Throughput** with autocannon (in-process, HTTP/1.1 keep-alive, no pipelining): each scenario runs
   ${s.seconds} s on ${s.connections} connections. Client tokens are HS256 JWTs minted by the bench, one
   per user, taken round-robin. Every scenario must have 0 non-2xx answers. "vs /health" compares with
@@ -193,6 +225,14 @@ Only loopback traffic (127.0.0.1); nothing is deployed. Work files go to \`bench
   the region expired (\`REGION_CACHE_MS\`), so that every one of them reaches the region. A poll that
   reaches the region also takes back a copy of the region's newest announcements for the isolate, so
   its rows read are those of that copy: what matters is that they do not grow with the history.
+  Publishes pushed to 1 and to 5 devices registered on Web Push are measured in two parts each: the
+  publish itself (its counters read as it answers: the publish, each device's push job scheduled, the
+  first attempts leased), and its pushes' answers, read once the Worker has recorded them (each job
+  ended, its outcome kept for the message's view, the stats in the state row). So that the two do not
+  mix, the stand-in holds each answer 100 ms (a programmed \`delayMs\`), and the bench checks that
+  every answer went out after the publish's counters were read; the answers' counters are read every
+  20 ms until they moved and then stayed still for three reads. Compare with "publish personal, 1 device
+  known" (and 5): the same publish with no registration.
 - **Region-object calls per 1,000 polls** in scenario (f): the region's reads counter before and after
   the run, divided by the thousands of polls. A poll that always asked the region would make 1,000.
 - **Live latency**: ${s.liveRounds} announcements published one at a time to a region with 1, 100 and
@@ -200,6 +240,16 @@ Only loopback traffic (127.0.0.1); nothing is deployed. Work files go to \`bench
   figure is the time from the start of the publish request to that announcement's frame arriving on a
   socket, over every socket and round; then ${s.liveRounds} personal messages to one connected user.
   "publish answered" is when the publisher got its 201. Every socket is closed at the end.
+- **Publish to push service**: ${s.pushLatencyPublishes} sequential publishes per channel, each to a fresh
+  user with one device registered on it: the time from the start of the publish request to its 201,
+  and to the stand-in having the push (received, and for Web Push decrypted and its VAPID token
+  verified: what a browser would show). The first publish per channel is not counted (it signs the
+  isolate's VAPID token, gets the FCM access token). "none" is the same publish to a user whose one
+  device is known and has no registration. Then pushes per second from one user's object: one user with
+  10 and with 100 Web Push devices, 1 and 10 publishes; and one user with one device, 100 publishes one
+  at a time and 10 at a time. A figure is from the start of the first publish until the stand-in
+  received every push; "workerd CPU / push" is workerd's CPU time meanwhile (its publishes' included)
+  divided by the pushes.
 
 ## Reading the figures
 
@@ -222,6 +272,16 @@ Only loopback traffic (127.0.0.1); nothing is deployed. Work files go to \`bench
   run, in cores (of ${m.cores}): above about 0.1, something else was running and that figure is low.
 - With 1,000 sockets the client is one Node process reading 1,000 frames per announcement one after
   another: part of the spread is the client's.
+- A user's object starts at most five push attempts per wake-up (\`PUSH_DUE_BATCH\`, src/user/push-jobs.ts:
+  an invocation has six connections waiting for headers at a time, so no slow push service holds up
+  another push). A publish starts up to five of the attempts due; the rest wait for the object's alarm,
+  set for at once, and each alarm starts five more. So one publish to \`n\` devices reaches the last of
+  them after about ⌈n/5⌉ − 1 alarm wake-ups, and one object's pushes per second are five per
+  wake-up: the 100-device rows show what a wake-up costs here. With the default \`DEVICE_LIMIT\` of 10,
+  a publish to every device reaches the last five one wake-up after the first five. Each push's encryption and signing run on the
+  object's thread right after the publish is answered, so pushes also slow the publishes that follow.
+- The stand-in push services share this machine's cores with workerd and the bench's client: their
+  own checks (decrypting, verifying) are in "at the push service".
 
 ## Machine and versions
 
@@ -254,6 +314,10 @@ ${section(results, "storage", t.storage, t.storageWarnings)}
 ## Live delivery: publish to receive
 
 ${section(results, "live", t.live)}
+
+## Push: publish to push service
+
+${section(results, "push", t.pushLatency, t.pushThroughput, t.pushCpu)}
 
 ## Errors in the run
 

@@ -1,9 +1,10 @@
 // npm run bench: builds the deployable bundle, runs it on workerd directly
-// (not `wrangler dev`), and measures throughput, storage cost per operation
-// and live latency. Writes bench/results.json and docs/PERFORMANCE.md.
+// (not `wrangler dev`), and measures throughput, storage cost per operation,
+// live latency, and the time from a publish to the push service (on the tests'
+// stand-in push services). Writes bench/results.json and docs/PERFORMANCE.md.
 //
 // BENCH_SECONDS (default 10) and BENCH_CONNECTIONS (default 50) shape the load
-// runs; BENCH_PHASES=load,storage,live runs only some phases (then only
+// runs; BENCH_PHASES=load,storage,live,push runs only some phases (then only
 // bench/.work/results.partial.json is written); BENCH_WAIT_QUIET (default 120)
 // is how many seconds to wait, at most, for other work on the machine to stop.
 import { spawnSync } from "node:child_process";
@@ -18,6 +19,8 @@ import { waitForQuiet, watchOtherCpu, watchProcessCpu } from "./cpu.mjs";
 import { measureLive } from "./live.mjs";
 import { runLoadScenarios } from "./load.mjs";
 import { printTables, writePerformanceDoc, writeResults } from "./report.mjs";
+import { measurePush } from "./push.mjs";
+import { startPushStandIn } from "./push-stand-in.mjs";
 import { measureStorage } from "./storage.mjs";
 import { freePort, readWranglerToml, startWorkerd, summarizeLog, workerdConfig, workerdVersion } from "./workerd.mjs";
 
@@ -36,10 +39,13 @@ const settings = {
   coldPolls: 5,
   liveRounds: 20,
   liveSockets: [1, 100, 1000],
-  varOverrides: { ANNOUNCEMENT_LIMIT: "100000", REGION_CACHE_MS: "1000" },
+  pushLatencyPublishes: 50,
+  // DEVICE_LIMIT: the push phase's one user with as many registered devices as a user may have.
+  varOverrides: { ANNOUNCEMENT_LIMIT: "100000", REGION_CACHE_MS: "1000", DEVICE_LIMIT: "100" },
 };
-const phases = new Set((process.env.BENCH_PHASES ?? "load,storage,live").split(",").map((p) => p.trim()));
-const full = ["load", "storage", "live"].every((phase) => phases.has(phase));
+const ALL_PHASES = ["load", "storage", "live", "push"];
+const phases = new Set((process.env.BENCH_PHASES ?? ALL_PHASES.join(",")).split(",").map((p) => p.trim()));
+const full = ALL_PHASES.every((phase) => phases.has(phase));
 const log = (line) => console.log(line);
 const packageVersion = (name) => JSON.parse(readFileSync(join(root, "node_modules", name, "package.json"), "utf8")).version;
 
@@ -93,6 +99,8 @@ async function main() {
   const storageDir = mkdtempSync(join(work, "storage-"));
   const secrets = { ADMIN_TOKEN: randomBytes(32).toString("hex"), CLIENT_JWT_SECRET: randomBytes(32).toString("hex") };
   const wrangler = readWranglerToml(join(root, "wrangler.toml"));
+  // The push services the Worker posts to: the tests' stand-ins, in this process.
+  const standIn = await startPushStandIn();
   const port = await freePort();
   const configPath = join(work, "workerd.capnp");
   writeFileSync(
@@ -103,11 +111,14 @@ async function main() {
       mainModule: bundle.path,
       storageDir,
       port,
-      vars: { ...wrangler.vars, ...settings.varOverrides, ...secrets },
+      vars: { ...wrangler.vars, ...standIn.settings, ...settings.varOverrides, ...secrets },
     }),
   );
   log(`starting workerd on 127.0.0.1:${port} (config bench/.work/workerd.capnp, log bench/.work/workerd.log)`);
-  const server = await startWorkerd({ configPath, port, logPath: join(work, "workerd.log") });
+  const server = await startWorkerd({ configPath, port, logPath: join(work, "workerd.log") }).catch(async (error) => {
+    await standIn.close();
+    throw error;
+  });
   try {
     const pb = postbox(server.url, { adminToken: secrets.ADMIN_TOKEN, jwtSecret: secrets.CLIENT_JWT_SECRET });
     results.machine.workerdOpenFileLimit = server.fileLimit;
@@ -132,7 +143,7 @@ async function main() {
     await phase("storage", () => {
       log("storage cost per operation");
       const cacheMs = Number(settings.varOverrides.REGION_CACHE_MS);
-      return measureStorage(pb, { url: server.url, n: settings.storageOps, coldPolls: settings.coldPolls, cacheMs, log });
+      return measureStorage(pb, { url: server.url, standIn, n: settings.storageOps, coldPolls: settings.coldPolls, cacheMs, log });
     });
     await phase("live", async () => {
       const live = [];
@@ -145,8 +156,17 @@ async function main() {
       }
       return live;
     });
+    await phase("push", async () => {
+      log("push: publish to the stand-in push services");
+      const cpu = watchCpu();
+      const deviceLimit = Number(settings.varOverrides.DEVICE_LIMIT);
+      const watchWorkerd = () => watchProcessCpu(server.pid);
+      const figures = await measurePush(pb, standIn, { n: settings.pushLatencyPublishes, deviceLimit, watchWorkerd, log });
+      return { ...figures, otherCpuCores: cpu.stop() };
+    });
   } finally {
     await server.stop();
+    await standIn.close();
     rmSync(storageDir, { recursive: true, force: true });
   }
   results.workerdLog = summarizeLog(join(work, "workerd.log"));

@@ -2,11 +2,16 @@
 // each object counts the SQLite rows its statements read and wrote since it
 // started (GET /admin/v1/{users|regions}/{id}/storage); the cost of an
 // operation is the delta around N of them on a fresh object, divided by N.
+import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pool } from "./client.mjs";
 import { fire } from "./load.mjs";
+import { registeredUser } from "./push.mjs";
 
 const MISSING = "n/a (route missing)";
+const RESTARTED = "n/a (object restarted during the measurement)";
+/** The counters went back: the object started again between the two readings. */
+const restarted = (from, to) => to.rowsRead < from.rowsRead || to.rowsWritten < from.rowsWritten;
 
 /** The per-op delta of an object's counters around `run`, or why there is none. */
 async function costOf(pb, kind, id, n, run) {
@@ -14,15 +19,82 @@ async function costOf(pb, kind, id, n, run) {
   await run();
   const after = await pb.storage(kind, id);
   if (!before || !after) return { note: MISSING };
-  if (after.rowsRead < before.rowsRead || after.rowsWritten < before.rowsWritten) {
-    return { note: "n/a (object restarted during the measurement)" };
-  }
+  if (restarted(before, after)) return { note: RESTARTED };
   const perOp = (key) => Math.round(((after[key] - before[key]) / n) * 100) / 100;
   return {
     rowsRead: perOp("rowsRead"),
     rowsWritten: perOp("rowsWritten"),
     ...(typeof after.reads === "number" && { regionCalls: perOp("reads") }),
   };
+}
+
+/** Adds the rows between two readings of an object's counters to `total`. */
+function addDelta(total, from, to) {
+  total.rowsRead += to.rowsRead - from.rowsRead;
+  total.rowsWritten += to.rowsWritten - from.rowsWritten;
+}
+
+/** The stand-in holds each push's answer this long, so that a publish's counters are read before any answer is recorded. */
+const ANSWER_DELAY_MS = 100;
+/**
+ * The user's stats go to their shard this long after the first publish (FLUSH_DELAY_MS in
+ * src/stats/buffer.ts), by the object's alarm, which also writes the state row: a measurement that
+ * takes longer may have that flush in it.
+ */
+const STATS_FLUSH_MS = 9_000;
+
+/**
+ * The user's counters once its pushes' answers are recorded: read every 20 ms until they moved by at
+ * least `minWrites` rows written (each answer deletes its job's row) and then stayed still for 3 reads.
+ */
+async function settledStorage(pb, user, from, minWrites) {
+  let last = null;
+  let still = 0;
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(20)) {
+    const now = await pb.storage("users", user);
+    still = last && now.rowsRead === last.rowsRead && now.rowsWritten === last.rowsWritten ? still + 1 : 0;
+    if (now.rowsWritten - from.rowsWritten >= minWrites && still >= 2) return now;
+    last = now;
+  }
+  throw new Error(`storage phase: the push answers of ${user} were not recorded within 10 s`);
+}
+
+/**
+ * `n` publishes to a user whose devices are registered at the stand-in's `targets`, one at a time:
+ * per publish, the rows of the publish itself (read as it answered) and, apart, those of its pushes'
+ * answers (read once they are recorded, after every target had the answer to its push).
+ */
+async function pushCosts(pb, standIn, user, targets, n) {
+  for (const target of targets) await standIn.setFaults(target, [{ delayMs: ANSWER_DELAY_MS, times: n }]);
+  const publish = { rowsRead: 0, rowsWritten: 0 };
+  const answers = { rowsRead: 0, rowsWritten: 0 };
+  let before = await pb.storage("users", user);
+  if (!before) return { publish: { note: MISSING }, answers: { note: MISSING } };
+  const answerOf = (target, seq) => standIn.eventsOf("answered", target).find((event) => event.seq === seq);
+  let seq;
+  const started = Date.now();
+  for (let i = 1; i <= n; i++) {
+    ({ seq } = await pb.publish(user, { body: `m${i}` }));
+    const published = await pb.storage("users", user);
+    const readAt = performance.now();
+    await standIn.until(() => targets.every((target) => answerOf(target, seq)), `the answers to the pushes of seq ${seq}`);
+    expect(targets.every((target) => answerOf(target, seq).at > readAt), `every push of seq ${seq} answered after the publish's counters were read`);
+    const answered = await settledStorage(pb, user, published, targets.length);
+    if (restarted(before, published) || restarted(published, answered)) return { publish: { note: RESTARTED }, answers: { note: RESTARTED } };
+    addDelta(publish, before, published);
+    addDelta(answers, published, answered);
+    before = answered;
+  }
+  const { devices } = await pb.delivery(user, seq);
+  expect(Object.values(devices).every(({ push }) => push?.lastStatus === 201), `every device's push of seq ${seq} recorded as 201`);
+  const seconds = (Date.now() - started) / 1000;
+  const warning = seconds * 1000 > STATS_FLUSH_MS && `took ${seconds.toFixed(1)} s: the stats' flush by the alarm may be in the figures`;
+  const perOp = ({ rowsRead, rowsWritten }) => ({
+    rowsRead: Math.round((rowsRead / n) * 100) / 100,
+    rowsWritten: Math.round((rowsWritten / n) * 100) / 100,
+    ...(warning && { warning }),
+  });
+  return { publish: perOp(publish), answers: perOp(answers) };
 }
 
 async function times(n, fn) {
@@ -68,7 +140,7 @@ async function fillRegion(pb, url, region, count) {
  * (`coldPolls` where each waits out the region copy's `cacheMs`); `bigRegion`
  * the retained count of the large since(x) case (100,000).
  */
-export async function measureStorage(pb, { url, n = 20, coldPolls = 5, cacheMs = 1000, bigRegion = 100_000, log = () => {} }) {
+export async function measureStorage(pb, { url, standIn, n = 20, coldPolls = 5, cacheMs = 1000, bigRegion = 100_000, log = () => {} }) {
   const name = (what) => `cost-${what}`;
   const rows = [];
   const add = (operation, object, cost, note) => rows.push({ operation, object, ...cost, ...(note && { detail: note }) });
@@ -181,6 +253,19 @@ export async function measureStorage(pb, { url, n = 20, coldPolls = 5, cacheMs =
         for (const token of tokens) await pb.ack(token, i);
       })));
     }
+  }
+
+  // Publishes pushed to 1 and to 5 devices registered on Web Push (none live): the publish (its pushes'
+  // jobs scheduled, their first attempts leased), and apart the answers, once they came back (each job
+  // ended, its outcome kept for the message's view, the push counted in the stats the state row holds).
+  for (const count of [1, 5]) {
+    const label = `${count} device${count === 1 ? "" : "s"}`;
+    const user = name(`publish-push-${count}d`);
+    const targets = await registeredUser(pb, standIn, user, count, "webpush");
+    const { publish, answers } = await pushCosts(pb, standIn, user, targets, n);
+    add(`publish personal, pushed to ${label} registered on Web Push`, "user", publish, "read as the publish answered");
+    const what = count === 1 ? "its push's answer" : `its ${count} pushes' answers`;
+    add(`${what} (per publish), ${label} registered on Web Push`, "user", answers, "read once recorded");
   }
 
   // Publish an announcement: the region's object.

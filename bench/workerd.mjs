@@ -49,7 +49,8 @@ const BENCH_RATE_LIMIT = 1_000_000_000;
 /**
  * The config text: one worker from the bundle's main module, its Durable Object
  * namespaces on local disk (`storageDir`), its vars and secrets as bindings,
- * its rate limiters (the stand-in in ratelimit.js),
+ * its rate limiters (the stand-in in ratelimit.js), its fetches to loopback
+ * addresses only (the stand-in push services; nothing leaves the machine),
  * and one HTTP socket on 127.0.0.1:`port`. The config is meant to be written
  * to `configPath`: capnp embeds files relative to it.
  */
@@ -78,6 +79,7 @@ const config :Workerd.Config = (
   services = [
     (name = "postbox", worker = .postbox),
     (name = "do-storage", disk = (path = ${text(storageDir)}, writable = true)),
+    (name = "loopback", network = (allow = ["local"])),
   ],
   sockets = [(name = "http", address = ${text(`127.0.0.1:${port}`)}, http = (), service = "postbox")],
   extensions = [(modules = [
@@ -92,6 +94,7 @@ const postbox :Workerd.Worker = (
   bindings = ${list(bindings)},
   durableObjectNamespaces = ${list(namespaces)},
   durableObjectStorage = (localDisk = "do-storage"),
+  globalOutbound = "loopback",
 );
 `;
 }

@@ -6,18 +6,25 @@
 //   POST /control/fcm/tokens, POST /control/apns/tokens          → { token }
 //   PUT  /control/faults {target, faults: [Fault, …]}            → 204
 //   GET  /control/log?target=…                                   → { received: […], refused: […] }
+// The bench (bench/push-stand-in.mjs) also watches it in-process: `observe` hears of each push that
+// passed its service's checks (received), of each answer as it is sent (answered), and of each refusal.
 import { createServer } from "node:http";
 import { ApnsService } from "./apns.mjs";
 import { FcmService } from "./fcm.mjs";
 import { jsonAnswer, Refusal, Targets } from "./targets.mjs";
 import { WebPushService } from "./webpush.mjs";
 
-/** Starts the services on 127.0.0.1:`port` (0: any free port); answers their origin, the credentials they issued, and close(). */
-export async function startPushServices({ port = 0 } = {}) {
+/**
+ * Starts the services on 127.0.0.1:`port` (0: any free port); answers their origin, the credentials they
+ * issued, and close(). `observe.received(target, entry)`, `observe.answered(target, entry)` and
+ * `observe.refused(target, refusal)`, when given, are called as a push passes its service's checks, as its
+ * answer is sent, and as a request is refused.
+ */
+export async function startPushServices({ port = 0, observe = {} } = {}) {
   const targets = new Targets();
   let services;
   const server = createServer((request, response) => {
-    serve(request, response, services, targets).catch((error) => {
+    serve(request, response, services, targets, observe).catch((error) => {
       console.error("push stand-in:", error);
       if (!response.headersSent) send(response, jsonAnswer(500, { error: String(error) }));
     });
@@ -35,7 +42,7 @@ export async function startPushServices({ port = 0 } = {}) {
   };
 }
 
-async function serve(request, response, services, targets) {
+async function serve(request, response, services, targets, observe) {
   const url = new URL(request.url, "http://stand-in");
   const body = await readBody(request);
   if (url.pathname.startsWith("/control/")) return send(response, control(request.method, url, body, services, targets));
@@ -48,11 +55,14 @@ async function serve(request, response, services, targets) {
     checked = await service.check({ method: request.method, path: url.pathname, headers: request.headers, body });
   } catch (error) {
     if (!(error instanceof Refusal)) throw error;
-    targets.refused(error.target, { service: service.name, at, status: error.answer.status, reason: error.message });
+    const refusal = { service: service.name, at, status: error.answer.status, reason: error.message };
+    targets.refused(error.target, refusal);
+    observe.refused?.(error.target, refusal);
     return send(response, error.answer);
   }
   const entry = { service: service.name, at, headers: request.headers, ...checked.record, status: null, delivered: false };
   targets.received(checked.target, entry);
+  observe.received?.(checked.target, entry);
   const fault = targets.nextFault(checked.target) ?? {};
   // A hang is answered never: the sender's timeout closes the request.
   if (fault.hang) return;
@@ -60,6 +70,7 @@ async function serve(request, response, services, targets) {
   const answer = fault.status ? service.error(fault.status, fault) : checked.accepted;
   Object.assign(entry, { status: answer.status, answeredAt: Date.now(), delivered: !fault.status && !fault.lose });
   send(response, answer);
+  observe.answered?.(checked.target, entry);
 }
 
 function control(method, url, body, services, targets) {
