@@ -34,12 +34,13 @@ export async function pool(items, concurrency, fn) {
 
 /** A postbox at `base`, called as a publisher (adminToken) or as a client (a JWT per call). */
 export function postbox(base, { adminToken, jwtSecret }) {
-  async function call(path, { method = "GET", token, body } = {}) {
+  async function call(path, { method = "GET", token, body, headers = {} } = {}) {
     const response = await fetch(base + path, {
       method,
       headers: {
         ...(token && { Authorization: `Bearer ${token}` }),
         ...(body !== undefined && { "Content-Type": "application/json" }),
+        ...headers,
       },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(30_000),
@@ -62,6 +63,8 @@ export function postbox(base, { adminToken, jwtSecret }) {
     adminToken,
     token: (sub, region, device) => mintJwt(jwtSecret, { sub, region, device }),
     publish: (userId, body) => admin("POST", `/users/${user(userId)}/messages`, body),
+    bulkPublish: (body, idempotencyKey) =>
+      ok("/admin/v1/messages", { method: "POST", token: adminToken, body, headers: { "Idempotency-Key": idempotencyKey } }),
     announce: (region, body) => admin("POST", "/announcements", { regions: [region], ...body }),
     regionLog: (region, since = 0, limit = 1) =>
       admin("GET", `/regions/${encodeURIComponent(region)}/announcements?since=${since}&limit=${limit}`),

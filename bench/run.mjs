@@ -4,7 +4,7 @@
 // stand-in push services). Writes bench/results.json and docs/PERFORMANCE.md.
 //
 // BENCH_SECONDS (default 10) and BENCH_CONNECTIONS (default 50) shape the load
-// runs; BENCH_PHASES=load,storage,live,push runs only some phases (then only
+// runs; BENCH_PHASES=load,storage,live,push,bulk runs only some phases (then only
 // bench/.work/results.partial.json is written); BENCH_WAIT_QUIET (default 120)
 // is how many seconds to wait, at most, for other work on the machine to stop.
 import { spawnSync } from "node:child_process";
@@ -19,6 +19,7 @@ import { waitForQuiet, watchOtherCpu, watchProcessCpu } from "./cpu.mjs";
 import { measureLive } from "./live.mjs";
 import { runLoadScenarios } from "./load.mjs";
 import { printTables, writePerformanceDoc, writeResults } from "./report.mjs";
+import { measureBulk } from "./bulk.mjs";
 import { measurePush } from "./push.mjs";
 import { startPushStandIn } from "./push-stand-in.mjs";
 import { measureStorage } from "./storage.mjs";
@@ -40,10 +41,12 @@ const settings = {
   liveRounds: 20,
   liveSockets: [1, 100, 1000],
   pushLatencyPublishes: 50,
+  bulkSizes: [100, 500],
+  bulkRounds: 5,
   // DEVICE_LIMIT: the push phase's one user with as many registered devices as a user may have.
   varOverrides: { ANNOUNCEMENT_LIMIT: "100000", REGION_CACHE_MS: "1000", DEVICE_LIMIT: "100" },
 };
-const ALL_PHASES = ["load", "storage", "live", "push"];
+const ALL_PHASES = ["load", "storage", "live", "push", "bulk"];
 const phases = new Set((process.env.BENCH_PHASES ?? ALL_PHASES.join(",")).split(",").map((p) => p.trim()));
 const full = ALL_PHASES.every((phase) => phases.has(phase));
 const log = (line) => console.log(line);
@@ -163,6 +166,10 @@ async function main() {
       const watchWorkerd = () => watchProcessCpu(server.pid);
       const figures = await measurePush(pb, standIn, { n: settings.pushLatencyPublishes, deviceLimit, watchWorkerd, log });
       return { ...figures, otherCpuCores: cpu.stop() };
+    });
+    await phase("bulk", () => {
+      log("bulk: one message to many users");
+      return measureBulk(pb, { sizes: settings.bulkSizes, rounds: settings.bulkRounds, log });
     });
   } finally {
     await server.stop();
