@@ -38,7 +38,7 @@ import type { AppEnv } from "./context";
 import { answer, describe } from "./openapi";
 import { problem } from "./problem";
 import { deliveryTime } from "./scheduled";
-import { json, jsonBodyGuard, valid } from "./validation";
+import { invalidRequest, json, jsonBodyGuard, valid } from "./validation";
 
 const userParam = v.object({ userId });
 const regionParam = v.object({ regionId });
@@ -66,7 +66,7 @@ export const admin = new Hono<AppEnv>()
       const key = c.req.valid("header")["idempotency-key"];
       const { deliverAt, ...input } = c.req.valid("json");
       const tooLong = ttlSecondsError(input.ttlSeconds, config(c.env).PENDING_TTL_SECONDS);
-      if (tooLong) throw problem(400, "The request's body is invalid.", { errors: [tooLong] });
+      if (tooLong) throw invalidRequest("json", [tooLong]);
       const at = deliverAt === undefined ? undefined : deliveryTime(c.env, deliverAt);
       const content = personalContent(input);
       const idempotency = key === undefined ? undefined : { key, bodyHash: await contentHash(content, deliverAt) };

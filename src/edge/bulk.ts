@@ -12,7 +12,7 @@ import { adminAuth } from "./auth";
 import type { AppEnv } from "./context";
 import { answer, describe } from "./openapi";
 import { problem } from "./problem";
-import { jsonBodyWithin, valid } from "./validation";
+import { invalidRequest, jsonBodyWithin, valid } from "./validation";
 
 /** The contract's room for `users` beside the message: 500 ids of up to 128 characters, quoted. */
 const USERS_BYTES = 66_000;
@@ -50,7 +50,7 @@ export const bulk = new Hono<AppEnv>().post(
       throw problem(413, `The message (the body without users, as compact JSON) is larger than MESSAGE_MAX_BYTES (${MESSAGE_MAX_BYTES} bytes).`);
     }
     const tooLong = ttlSecondsError(message.ttlSeconds, PENDING_TTL_SECONDS);
-    if (tooLong) throw problem(400, "The request's body is invalid.", { errors: [tooLong] });
+    if (tooLong) throw invalidRequest("json", [tooLong]);
     const content = personalContent(message);
     const key = c.req.valid("header")["idempotency-key"];
     const idempotency = key === undefined ? undefined : { key, bodyHash: await contentHash(content) };

@@ -13,7 +13,7 @@ import type { AppEnv } from "./context";
 import { deviceOf } from "./device";
 import { answer, describe } from "./openapi";
 import { problem } from "./problem";
-import { jsonBodyGuard, valid } from "./validation";
+import { invalidRequest, jsonBodyGuard, valid } from "./validation";
 
 /** What the schema cannot know: the deployment's allowed push services, and whether the keys import. */
 async function checkWebPush(registration: PushRegistration, origins: string[]) {
@@ -25,7 +25,7 @@ async function checkWebPush(registration: PushRegistration, origins: string[]) {
   }
   const imported = await importSubscriptionKeys(keys);
   if ("errors" in imported) errors.push(...imported.errors.map((error) => ({ ...error, path: `webpush.${error.path}` })));
-  if (errors.length > 0) throw problem(400, "The request's body is invalid.", { errors });
+  if (errors.length > 0) throw invalidRequest("json", errors);
 }
 
 export const push = new Hono<AppEnv>()

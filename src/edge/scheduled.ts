@@ -13,17 +13,14 @@ import { cancelAnnouncement } from "./announce";
 import { adminAuth } from "./auth";
 import type { AppEnv } from "./context";
 import { answer, describe } from "./openapi";
-import { problem } from "./problem";
-import { valid } from "./validation";
+import { invalidRequest, valid } from "./validation";
 
 /** The instant (ms) of a publish's `deliverAt`, or a 400 naming it when that is more than PENDING_TTL_SECONDS ahead. */
 export function deliveryTime(env: Env, deliverAt: string): number {
   const at = parseInstant(deliverAt)!;
   const { PENDING_TTL_SECONDS } = config(env);
   if (at > Date.now() + PENDING_TTL_SECONDS * 1000) {
-    throw problem(400, "The request's body is invalid.", {
-      errors: [{ path: "deliverAt", message: `must be at most PENDING_TTL_SECONDS (${PENDING_TTL_SECONDS} s) ahead` }],
-    });
+    throw invalidRequest("json", [{ path: "deliverAt", message: `must be at most PENDING_TTL_SECONDS (${PENDING_TTL_SECONDS} s) ahead` }]);
   }
   return at;
 }

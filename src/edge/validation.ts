@@ -38,7 +38,7 @@ export function jsonBodyWithin(limit: (settings: Config) => number, named: strin
       if (!(error instanceof SyntaxError)) throw error;
       throw problem(400, `The request body is not valid JSON: ${error.message}`);
     }
-    if ("issues" in parsed) throw problem(400, `The request's ${where.json} is invalid.`, { errors: parsed.issues });
+    if ("issues" in parsed) throw invalidRequest("json", parsed.issues);
     // Hono's body cache holds the text read here, so the validator's c.req.json() parses it again with a
     // plain JSON.parse: the same value, now that its numbers and depth are known to be exact.
     // (The cache holds promises, as Hono fills it; its declared type says plain values.)
@@ -48,6 +48,10 @@ export function jsonBodyWithin(limit: (settings: Config) => number, named: strin
 }
 
 export const jsonBodyGuard = jsonBodyWithin((settings) => settings.MESSAGE_MAX_BYTES, "MESSAGE_MAX_BYTES");
+
+/** The contract's 400 for invalid fields of one part of the request: the validators' and the checks after them that need the settings. */
+export const invalidRequest = (target: string, errors: FieldError[]) =>
+  problem(400, `The request's ${where[target] ?? target} is invalid.`, { errors });
 
 function fieldErrors(issues: readonly StandardSchemaV1.Issue[]): FieldError[] {
   return issues.map((issue) => ({
@@ -70,7 +74,7 @@ export const valid = <Target extends keyof ValidationTargets, Schema extends Sta
     schema,
     (result) => {
       if (!result.success) {
-        throw problem(400, `The request's ${where[target] ?? target} is invalid.`, { errors: fieldErrors(result.error) });
+        throw invalidRequest(target, fieldErrors(result.error));
       }
     },
     jsonSchemaOptions(target === "json" ? "input" : "output"),
