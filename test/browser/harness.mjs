@@ -1,8 +1,9 @@
 // The browser tests' world, for each test file to start once: the stand-in push services
 // (test/push-services/), postbox on `wrangler dev` (postbox-server.mjs), the app's site on another
 // origin (site.mjs) and headless Chromium (chromium.mjs). Each part is exported too.
+import { after, before, describe } from "node:test";
 import { startPushServices } from "../push-services/server.mjs";
-import { launchChromium } from "./chromium.mjs";
+import { browserMissing, launchChromium } from "./chromium.mjs";
 import { startPostbox } from "./postbox-server.mjs";
 import { startSite } from "./site.mjs";
 
@@ -23,6 +24,19 @@ export async function startWorld({ vars } = {}) {
     browser,
     close: () => Promise.all([browser.close(), postbox.close(), site.close(), push.close()]),
   };
+}
+
+/**
+ * A node:test suite in the browser: one world started before its tests (`world` is filled in then,
+ * with what startWorld answers) and closed after them; skipped, saying why, where Chromium is absent.
+ */
+export function describeInBrowser(name, body, { vars } = {}) {
+  describe(name, { skip: browserMissing() }, () => {
+    const world = {};
+    before(async () => Object.assign(world, await startWorld({ vars })));
+    after(() => world.close?.());
+    body(world);
+  });
 }
 
 /** The stand-in Web Push service's control API (test/push-services/server.mjs) from Node. */

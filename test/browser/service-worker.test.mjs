@@ -2,18 +2,17 @@
 // really pushed: the stand-in Web Push service decrypts each push, and the DevTools protocol hands
 // that payload to the worker as the browser's push service would.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { browserMissing, startWorld, waitFor, webPushControl } from "./harness.mjs";
+import { before, test } from "node:test";
+import { describeInBrowser, waitFor, webPushControl } from "./harness.mjs";
 import { openWithServiceWorker } from "./service-worker-page.mjs";
 
-describe("the service worker", { skip: browserMissing() }, () => {
+describeInBrowser("the service worker", (world) => {
   const user = `sw-${Date.now()}`;
   const device = "laptop";
-  let world, worker, webPush, endpoint;
+  let worker, webPush, endpoint;
   let pushesHandled = 0;
 
   before(async () => {
-    world = await startWorld();
     const context = await world.browser.newContext();
     await context.grantPermissions(["notifications"], { origin: world.site.origin });
     worker = await openWithServiceWorker(context, `${world.site.origin}/index.html`);
@@ -24,7 +23,6 @@ describe("the service worker", { skip: browserMissing() }, () => {
     endpoint = subscription.endpoint;
     await world.postbox.client({ sub: user, device }, "/v1/push", { method: "PUT", json: { webpush: subscription } });
   });
-  after(() => world?.close());
 
   /** Waits for postbox's next push to the device and hands its payload to the worker. */
   async function deliverNextPush() {

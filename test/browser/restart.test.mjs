@@ -1,0 +1,26 @@
+// The server (wrangler dev) stops and starts again on the same port and storage while a page holds a
+// live connection: the client reconnects by itself, and every message published before, while it
+// was reconnecting and after is shown once, in order.
+import { test } from "node:test";
+import { describeInBrowser } from "./harness.mjs";
+import { assertShownExactly, openInbox, publishMany } from "./inbox-page.mjs";
+
+describeInBrowser("the server restarts", (world) => {
+  test("the client reconnects: nothing lost, nothing shown twice", async () => {
+    const user = `restart-${Date.now()}`;
+    const context = await world.browser.newContext();
+    const inbox = await openInbox(world, context, { claims: { sub: user }, device: "laptop" });
+    await inbox.until("live");
+    const before = await publishMany(world, user, 2, "before");
+    await inbox.untilShown(2);
+
+    await world.postbox.stop();
+    await inbox.until("reconnecting", "connecting");
+    await world.postbox.start();
+    // Published as soon as the server is back, while the client still waits to reconnect.
+    const during = await publishMany(world, user, 2, "during");
+    await inbox.until("live");
+    const afterwards = await publishMany(world, user, 2, "after");
+    await assertShownExactly(world, user, [inbox], [...before, ...during, ...afterwards]);
+  });
+});
