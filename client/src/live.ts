@@ -26,14 +26,18 @@ export interface LiveHooks {
 type BrowserEvents = { addEventListener?(type: string, listener: () => void): void; removeEventListener?(type: string, listener: () => void): void };
 const browser = globalThis as BrowserEvents;
 
+type Timer = ReturnType<typeof setTimeout>;
+// (clearTimeout's parameter is typed differently by the DOM and by Workers.)
+const cancel = (timer: Timer | undefined) => timer !== undefined && clearTimeout(timer);
+
 export class LiveLoop {
   private transport: Transport | null = null;
   private generation = 0;
   private attempt = 0;
   private wanted = false;
   private offline = false;
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
-  private quietTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryTimer: Timer | undefined;
+  private quietTimer: Timer | undefined;
 
   constructor(
     private readonly queue: SerialQueue,
@@ -77,7 +81,7 @@ export class LiveLoop {
   };
 
   private async connect(status: Status) {
-    clearTimeout(this.retryTimer);
+    cancel(this.retryTimer);
     const generation = ++this.generation;
     const current = () => generation === this.generation;
     this.hooks.status(status);
@@ -138,8 +142,8 @@ export class LiveLoop {
   /** Closes the connection (if any) and forgets it and whatever of it is still queued. */
   private drop() {
     this.generation++;
-    clearTimeout(this.retryTimer);
-    clearTimeout(this.quietTimer);
+    cancel(this.retryTimer);
+    cancel(this.quietTimer);
     const transport = this.transport;
     this.transport = null;
     transport?.close();
@@ -147,7 +151,7 @@ export class LiveLoop {
 
   /** Something arrived: ping after heartbeatMs of quiet, and give up heartbeatTimeoutMs after that. */
   private alive() {
-    clearTimeout(this.quietTimer);
+    cancel(this.quietTimer);
     const generation = this.generation;
     this.quietTimer = setTimeout(() => {
       this.transport?.ping();

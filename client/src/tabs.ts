@@ -11,14 +11,13 @@ interface Channel {
   unref?(): void;
 }
 
-const BroadcastChannelImpl = (globalThis as { BroadcastChannel?: new (name: string) => Channel }).BroadcastChannel;
-
 type TabMessage = { type: "postbox:handled"; delivered: Delivered };
 
 export class Tabs {
   private readonly channel: Channel | null;
 
   constructor(name: string, onHandled: (delivered: Delivered) => void) {
+    const BroadcastChannelImpl = (globalThis as { BroadcastChannel?: new (name: string) => Channel }).BroadcastChannel;
     this.channel = BroadcastChannelImpl ? new BroadcastChannelImpl(name) : null;
     this.channel?.unref?.();
     if (this.channel) {
