@@ -7,11 +7,11 @@
 //   self.postboxServiceWorker = { notification: (message) => ({ title, options }), openUrl: "/inbox" };
 // The page's client hands the worker postbox's URL, a token and the device (subscribeWebPush), which the
 // worker keeps in IndexedDB: the browser stops and restarts a worker whenever it likes.
-import type { ServerFrame } from "../../src/shared/frames";
+import type { PushPayload } from "../../src/shared/frames";
 import type { PersonalMessage } from "../../src/shared/schema";
 import type { UnreadAnswer } from "../../src/shared/responses";
 
-/** What the page's client posts to the worker (again whenever its token changes). */
+/** What the page's client posts to the worker (again whenever its token changes): client/src/push.ts's WorkerConfig. */
 export interface WorkerConfig {
   type: "postbox:config";
   url: string;
@@ -26,9 +26,6 @@ export interface PostboxServiceWorkerOptions {
   notification?: (message: PersonalMessage) => { title: string; options?: NotificationOptions };
   openUrl?: string | ((message: PersonalMessage) => string);
 }
-
-/** The payloads postbox pushes (src/push/payload.ts): the live frame, or a poll or retract frame. */
-type PushPayload = Extract<ServerFrame, { type: "personal" }> | { type: "poll"; seq: number } | { type: "retract"; seq: number };
 
 declare const self: ServiceWorkerGlobalScope & { postboxServiceWorker?: PostboxServiceWorkerOptions };
 

@@ -1,6 +1,7 @@
 // A page of the app with the postbox service worker registered, and the DevTools protocol's handles on
 // it: headless Chromium has no push service of its own, so the tests hand the worker the pushes that
 // postbox sent to the stand-in Web Push service (ServiceWorker.deliverPushMessage).
+import assert from "node:assert/strict";
 import { waitFor } from "./wait.mjs";
 
 /**
@@ -45,5 +46,24 @@ export async function openWithServiceWorker(context, pageUrl, script = "/postbox
     configure: (config) =>
       page.evaluate(async (config) => (await navigator.serviceWorker.ready).active.postMessage({ type: "postbox:config", ...config }), config),
     fromWorker: () => page.evaluate(() => window.fromWorker),
+  };
+}
+
+/**
+ * The browser's push service for one subscription at the stand-in (`webPush`: harness.mjs's
+ * webPushControl): each call waits for postbox's next push to `endpoint`, hands its decrypted payload
+ * to `worker` and answers it.
+ */
+export function relayPushes(webPush, endpoint, worker) {
+  let relayed = 0;
+  return async () => {
+    const { received, refused } = await waitFor(async () => {
+      const log = await webPush.log(endpoint);
+      return log.received.length > relayed || log.refused.length > 0 ? log : null;
+    }, `push ${relayed + 1} to ${endpoint}`);
+    assert.deepEqual(refused, []);
+    const { payload } = received[relayed++];
+    await worker.deliver(payload);
+    return payload;
   };
 }

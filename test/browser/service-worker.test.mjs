@@ -4,13 +4,12 @@
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import { describeInBrowser, waitFor, webPushControl } from "./harness.mjs";
-import { openWithServiceWorker } from "./service-worker-page.mjs";
+import { openWithServiceWorker, relayPushes } from "./service-worker-page.mjs";
 
 describeInBrowser("the service worker", (world) => {
   const user = `sw-${Date.now()}`;
   const device = "laptop";
-  let worker, webPush, endpoint;
-  let pushesHandled = 0;
+  let worker, deliverNextPush;
 
   before(async () => {
     const context = await world.browser.newContext();
@@ -18,23 +17,11 @@ describeInBrowser("the service worker", (world) => {
     worker = await openWithServiceWorker(context, `${world.site.origin}/index.html`);
     await worker.configure({ url: world.postbox.origin, token: world.postbox.clientToken({ sub: user, device }), device });
     // The page's device subscribes at the stand-in (headless Chromium has no push service).
-    webPush = webPushControl(world.push.origin);
+    const webPush = webPushControl(world.push.origin);
     const subscription = await webPush.subscribe(world.postbox.secrets.VAPID_PUBLIC_KEY);
-    endpoint = subscription.endpoint;
+    deliverNextPush = relayPushes(webPush, subscription.endpoint, worker);
     await world.postbox.client({ sub: user, device }, "/v1/push", { method: "PUT", json: { webpush: subscription } });
   });
-
-  /** Waits for postbox's next push to the device and hands its payload to the worker. */
-  async function deliverNextPush() {
-    const { received, refused } = await waitFor(async () => {
-      const log = await webPush.log(endpoint);
-      return log.received.length > pushesHandled || log.refused.length > 0 ? log : null;
-    }, `push ${pushesHandled + 1} to the device`);
-    assert.deepEqual(refused, []);
-    const { payload } = received[pushesHandled++];
-    await worker.deliver(payload);
-    return payload;
-  }
 
   const outcomeOf = async (seq) => (await world.postbox.outcomes(user, seq))[device]?.outcome;
   const shownFor = async (seq) => (await worker.notifications()).filter(({ tag }) => tag === `postbox:${seq}`);
