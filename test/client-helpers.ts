@@ -100,8 +100,14 @@ export class WorkerWebSocket implements WebSocketLike {
 
   send(data: string) {
     const frame = JSON.parse(data) as { type: string; upTo?: number };
+    // As a browser's does, a socket closed by the other side meanwhile ignores what is sent.
+    if (this.readyState !== 1) return;
     if (frame.type === "ack") this.wire.noteAck(frame.upTo!, "socket");
-    this.socket!.send(data);
+    try {
+      this.socket!.send(data);
+    } catch {
+      this.closed(1006, "closed by the server");
+    }
   }
 
   close(code = 1000, reason = "") {
@@ -147,7 +153,10 @@ export function stopClients() {
 export type TestClientOptions = Partial<PostboxOptions> & { claims?: ClientClaims; env?: Partial<Env>; wire?: Wire };
 
 /** A client of `user` against the real Worker; reconnects quickly (initial wait 10 ms) unless told otherwise. */
-export function testClient(user: string, { claims = {}, env, wire = new Wire(env), ...options }: TestClientOptions = {}): TestClient {
+export function testClient(
+  user: string,
+  { claims = {}, env, wire = new Wire(env), onMessage, ...options }: TestClientOptions = {},
+): TestClient {
   const delivered: Delivered[] = [];
   const statuses: Status[] = [];
   const errors: Error[] = [];
@@ -160,7 +169,11 @@ export function testClient(user: string, { claims = {}, env, wire = new Wire(env
     fetch: wire.fetch,
     WebSocket: wire.WebSocket,
     reconnect: { initialMs: 10, maxMs: 50 },
-    onMessage: (message) => void delivered.push(message),
+    // A test's own handler runs first; what it threw for is not recorded as handled.
+    onMessage: async (message) => {
+      await onMessage?.(message);
+      delivered.push(message);
+    },
     onStatus: (status) => void statuses.push(status),
     onError: (error) => void errors.push(error),
     onRead: (sync) => void reads.push(sync),
