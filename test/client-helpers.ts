@@ -226,3 +226,40 @@ export function storageWith(entries: Record<string, string>): PostboxStorage & {
   const values = new Map(Object.entries(entries));
   return { values, get: (key) => values.get(key) ?? null, set: (key, value) => void values.set(key, value) };
 }
+
+// ---- browser APIs the Worker's runtime lacks ------------------------------------------
+
+/**
+ * navigator.serviceWorker as a page sees it, with `post` standing in for the service worker's
+ * client.postMessage (stubbed on globalThis: undo with vi.unstubAllGlobals).
+ */
+export function fakeServiceWorkers(stub: (name: string, value: unknown) => void) {
+  const listeners = new Set<(event: { data: unknown }) => void>();
+  const serviceWorker = {
+    addEventListener: (_type: string, listener: (event: { data: unknown }) => void) => void listeners.add(listener),
+    removeEventListener: (_type: string, listener: (event: { data: unknown }) => void) => void listeners.delete(listener),
+  };
+  stub("navigator", { serviceWorker });
+  return { post: (data: unknown) => listeners.forEach((listener) => listener({ data: structuredClone(data) })), listeners };
+}
+
+/** A BroadcastChannel between the instances made in this test file (as the tabs of one browser). */
+export class FakeBroadcastChannel {
+  private static readonly open = new Set<FakeBroadcastChannel>();
+  onmessage: ((event: { data: unknown }) => void) | null = null;
+
+  constructor(readonly name: string) {
+    FakeBroadcastChannel.open.add(this);
+  }
+
+  postMessage(message: unknown) {
+    const data = structuredClone(message);
+    for (const other of FakeBroadcastChannel.open) {
+      if (other !== this && other.name === this.name) queueMicrotask(() => other.onmessage?.({ data }));
+    }
+  }
+
+  close() {
+    FakeBroadcastChannel.open.delete(this);
+  }
+}
