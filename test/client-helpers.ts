@@ -18,7 +18,7 @@ export type SentAck = { upTo: number; route: "socket" | "poll" | "post"; handled
 /** Watches what a client sends: acknowledgements and the requests themselves. */
 export class Wire {
   readonly acks: SentAck[] = [];
-  readonly requests: { method: string; path: string }[] = [];
+  readonly requests: { method: string; path: string; lastEventId: string | null }[] = [];
   /** When set, a request it returns true for fails as if the network were down. */
   failWhen: ((request: Request) => boolean) | null = null;
   sockets: WorkerWebSocket[] = [];
@@ -34,7 +34,7 @@ export class Wire {
   readonly fetch = async (input: string, init?: RequestInit) => {
     const request = new Request(input, init);
     const url = new URL(request.url);
-    this.requests.push({ method: request.method, path: url.pathname });
+    this.requests.push({ method: request.method, path: url.pathname, lastEventId: request.headers.get("Last-Event-ID") });
     if (this.failWhen?.(request)) throw new TypeError("fetch failed (the test's network is down)");
     const ack = url.searchParams.get("ack");
     if (ack !== null && url.pathname.startsWith("/v1/inbox")) this.noteAck(Number(ack), "poll");
