@@ -18,7 +18,7 @@ export type SentAck = { upTo: number; route: "socket" | "poll" | "post"; handled
 /** Watches what a client sends: acknowledgements and the requests themselves. */
 export class Wire {
   readonly acks: SentAck[] = [];
-  readonly requests: { method: string; path: string }[] = [];
+  readonly requests: { method: string; path: string; lastEventId: string | null }[] = [];
   /** When set, a request it returns true for fails as if the network were down. */
   failWhen: ((request: Request) => boolean) | null = null;
   sockets: WorkerWebSocket[] = [];
@@ -34,7 +34,7 @@ export class Wire {
   readonly fetch = async (input: string, init?: RequestInit) => {
     const request = new Request(input, init);
     const url = new URL(request.url);
-    this.requests.push({ method: request.method, path: url.pathname });
+    this.requests.push({ method: request.method, path: url.pathname, lastEventId: request.headers.get("Last-Event-ID") });
     if (this.failWhen?.(request)) throw new TypeError("fetch failed (the test's network is down)");
     const ack = url.searchParams.get("ack");
     if (ack !== null && url.pathname.startsWith("/v1/inbox")) this.noteAck(Number(ack), "poll");
@@ -100,8 +100,14 @@ export class WorkerWebSocket implements WebSocketLike {
 
   send(data: string) {
     const frame = JSON.parse(data) as { type: string; upTo?: number };
+    // As a browser's does, a socket closed by the other side meanwhile ignores what is sent.
+    if (this.readyState !== 1) return;
     if (frame.type === "ack") this.wire.noteAck(frame.upTo!, "socket");
-    this.socket!.send(data);
+    try {
+      this.socket!.send(data);
+    } catch {
+      this.closed(1006, "closed by the server");
+    }
   }
 
   close(code = 1000, reason = "") {
@@ -147,7 +153,10 @@ export function stopClients() {
 export type TestClientOptions = Partial<PostboxOptions> & { claims?: ClientClaims; env?: Partial<Env>; wire?: Wire };
 
 /** A client of `user` against the real Worker; reconnects quickly (initial wait 10 ms) unless told otherwise. */
-export function testClient(user: string, { claims = {}, env, wire = new Wire(env), ...options }: TestClientOptions = {}): TestClient {
+export function testClient(
+  user: string,
+  { claims = {}, env, wire = new Wire(env), onMessage, ...options }: TestClientOptions = {},
+): TestClient {
   const delivered: Delivered[] = [];
   const statuses: Status[] = [];
   const errors: Error[] = [];
@@ -160,7 +169,11 @@ export function testClient(user: string, { claims = {}, env, wire = new Wire(env
     fetch: wire.fetch,
     WebSocket: wire.WebSocket,
     reconnect: { initialMs: 10, maxMs: 50 },
-    onMessage: (message) => void delivered.push(message),
+    // A test's own handler runs first; what it threw for is not recorded as handled.
+    onMessage: async (message) => {
+      await onMessage?.(message);
+      delivered.push(message);
+    },
     onStatus: (status) => void statuses.push(status),
     onError: (error) => void errors.push(error),
     onRead: (sync) => void reads.push(sync),
@@ -212,4 +225,41 @@ export function expectAcksAfterHandlers(client: TestClient) {
 export function storageWith(entries: Record<string, string>): PostboxStorage & { values: Map<string, string> } {
   const values = new Map(Object.entries(entries));
   return { values, get: (key) => values.get(key) ?? null, set: (key, value) => void values.set(key, value) };
+}
+
+// ---- browser APIs the Worker's runtime lacks ------------------------------------------
+
+/**
+ * navigator.serviceWorker as a page sees it, with `post` standing in for the service worker's
+ * client.postMessage (stubbed on globalThis: undo with vi.unstubAllGlobals).
+ */
+export function fakeServiceWorkers(stub: (name: string, value: unknown) => void) {
+  const listeners = new Set<(event: { data: unknown }) => void>();
+  const serviceWorker = {
+    addEventListener: (_type: string, listener: (event: { data: unknown }) => void) => void listeners.add(listener),
+    removeEventListener: (_type: string, listener: (event: { data: unknown }) => void) => void listeners.delete(listener),
+  };
+  stub("navigator", { serviceWorker });
+  return { post: (data: unknown) => listeners.forEach((listener) => listener({ data: structuredClone(data) })), listeners };
+}
+
+/** A BroadcastChannel between the instances made in this test file (as the tabs of one browser). */
+export class FakeBroadcastChannel {
+  private static readonly open = new Set<FakeBroadcastChannel>();
+  onmessage: ((event: { data: unknown }) => void) | null = null;
+
+  constructor(readonly name: string) {
+    FakeBroadcastChannel.open.add(this);
+  }
+
+  postMessage(message: unknown) {
+    const data = structuredClone(message);
+    for (const other of FakeBroadcastChannel.open) {
+      if (other !== this && other.name === this.name) queueMicrotask(() => other.onmessage?.({ data }));
+    }
+  }
+
+  close() {
+    FakeBroadcastChannel.open.delete(this);
+  }
 }

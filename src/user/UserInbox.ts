@@ -371,7 +371,7 @@ export class UserInbox extends DurableObject<Env> {
   /** A client frame: ack or read, answered with an ok or error frame; one over the user's rate limit is ignored. */
   async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer) {
     if (!(await withinClientLimit(this.env, this.ctx.id.name!))) {
-      socket.send(frame({ type: "error", status: 429, detail: rateLimitDetail(retryAfterSeconds()) }));
+      answerFrame(socket, frame({ type: "error", status: 429, detail: rateLimitDetail(retryAfterSeconds()) }));
       return;
     }
     const parsed = parseClientFrame(message, config(this.env).MESSAGE_MAX_BYTES);
@@ -382,7 +382,7 @@ export class UserInbox extends DurableObject<Env> {
         : parsed.type === "read"
           ? { type: "ok", for: "read", ...this.markRead(device, parsed.receipt, socket) }
           : parsed;
-    socket.send(frame(reply));
+    answerFrame(socket, frame(reply));
   }
 
   async webSocketClose(socket: WebSocket) {
@@ -420,5 +420,14 @@ export class UserInbox extends DurableObject<Env> {
 
   private async stopFollowingIfIdle(region: string | null) {
     if (region !== null) await this.regions.unfollowUnlessListening(region, () => this.live.listening(region));
+  }
+}
+
+/** Answers a client frame; a client that closed right after sending it (a page going away) gets nothing. */
+function answerFrame(socket: WebSocket, text: string) {
+  try {
+    socket.send(text);
+  } catch {
+    // Closed meanwhile.
   }
 }
