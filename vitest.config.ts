@@ -1,5 +1,5 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 import { newVapidKeys } from "./scripts/vapid-keys.mjs";
 import { DEFAULT_WEBPUSH_ORIGINS } from "./src/config.ts";
 
@@ -39,7 +39,12 @@ export default defineConfig({
   ],
   // A test that starts many objects (a stats query asks all 256 shards) takes seconds on a busy machine:
   // the limit is only there to stop a test that hangs.
-  test: { globalSetup: ["./test/push-services/global-setup.mjs"], testTimeout: 30_000 },
+  // test/browser/ runs under Node (node --test), against wrangler dev and Chromium.
+  test: {
+    globalSetup: ["./test/push-services/global-setup.mjs"],
+    testTimeout: 30_000,
+    exclude: [...configDefaults.exclude, "test/browser/**"],
+  },
 });
 
 // wrangler says where it found the secrets once per test file; its warnings and errors still show.

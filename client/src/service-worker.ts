@@ -1,1 +1,167 @@
-self;
+// The postbox service worker (built to client/dist/postbox-sw.js, a classic script): registered as it is,
+// or pulled into an app's own worker with importScripts(). On a push from postbox it shows the message
+// as a notification, reports its arrival, and tells the app's open pages; a poll push fetches the
+// message first; a retract push closes its notification; a click opens or focuses the app.
+//
+// An app may shape the notifications and the page a click opens by setting, before importScripts():
+//   self.postboxServiceWorker = { notification: (message) => ({ title, options }), openUrl: "/inbox" };
+// The page's client hands the worker postbox's URL, a token and the device (subscribeWebPush), which the
+// worker keeps in IndexedDB: the browser stops and restarts a worker whenever it likes.
+import type { ServerFrame } from "../../src/shared/frames";
+import type { PersonalMessage } from "../../src/shared/schema";
+import type { UnreadAnswer } from "../../src/shared/responses";
+
+/** What the page's client posts to the worker (again whenever its token changes). */
+export interface WorkerConfig {
+  type: "postbox:config";
+  url: string;
+  token: string;
+  device: string;
+}
+
+/** What the worker posts to the app's pages: a message that came by push, a notification clicked. */
+export type PageMessage = { type: "postbox:push"; message: PersonalMessage } | { type: "postbox:click"; message: PersonalMessage };
+
+export interface PostboxServiceWorkerOptions {
+  notification?: (message: PersonalMessage) => { title: string; options?: NotificationOptions };
+  openUrl?: string | ((message: PersonalMessage) => string);
+}
+
+/** The payloads postbox pushes (src/push/payload.ts): the live frame, or a poll or retract frame. */
+type PushPayload = Extract<ServerFrame, { type: "personal" }> | { type: "poll"; seq: number } | { type: "retract"; seq: number };
+
+declare const self: ServiceWorkerGlobalScope & { postboxServiceWorker?: PostboxServiceWorkerOptions };
+
+const tagOf = (seq: number) => `postbox:${seq}`;
+
+self.addEventListener("message", (event) => {
+  const data = event.data as Partial<WorkerConfig> | null;
+  if (data?.type !== "postbox:config") return;
+  const { url, token, device } = data;
+  if (typeof url !== "string" || typeof token !== "string" || typeof device !== "string") return;
+  event.waitUntil(saveConfig({ type: data.type, url, token, device }));
+});
+
+self.addEventListener("push", (event) => {
+  let payload: PushPayload;
+  try {
+    payload = event.data?.json() as PushPayload;
+  } catch {
+    return; // not postbox's: another part of the app's worker may handle it
+  }
+  if (payload?.type === "personal") event.waitUntil(arrivedByPush(payload.message));
+  else if (payload?.type === "poll") event.waitUntil(fetchAndShow(payload.seq));
+  else if (payload?.type === "retract") event.waitUntil(closeNotifications(payload.seq));
+});
+
+self.addEventListener("notificationclick", (event) => {
+  const message = (event.notification.data as { postbox?: PersonalMessage } | null)?.postbox;
+  if (!message) return;
+  event.notification.close();
+  event.waitUntil(openApp(message));
+});
+
+async function arrivedByPush(message: PersonalMessage) {
+  await show(message);
+  await Promise.all([reportArrived(message.seq), tellPages({ type: "postbox:push", message })]);
+}
+
+/** A poll push: the message was too big to push. It is fetched from the device's unread messages. */
+async function fetchAndShow(seq: number) {
+  const message = await unreadMessage(seq).catch((error: unknown) => {
+    console.warn("postbox: could not fetch the pushed message", error);
+    return undefined;
+  });
+  if (message) await arrivedByPush(message);
+  else await self.registration.showNotification("New message", { tag: tagOf(seq) });
+}
+
+async function unreadMessage(seq: number) {
+  const answer = (await postbox("GET", "/v1/inbox/unread", { limit: "500" })) as UnreadAnswer | null;
+  return answer?.messages.find((message) => message.seq === seq);
+}
+
+function show(message: PersonalMessage) {
+  const custom = self.postboxServiceWorker?.notification?.(message);
+  const title = custom?.title ?? message.title ?? "New message";
+  // The tag and data are postbox's: a retract push finds the notification by its tag, a click by its data.
+  return self.registration.showNotification(title, {
+    body: message.body,
+    ...custom?.options,
+    tag: tagOf(message.seq),
+    data: { postbox: message },
+  });
+}
+
+async function reportArrived(seq: number) {
+  await postbox("POST", "/v1/inbox/arrived", {}, { seqs: [seq], via: "push" }).catch((error: unknown) => {
+    console.warn("postbox: could not report the arrival of", seq, error);
+  });
+}
+
+async function closeNotifications(seq: number) {
+  for (const notification of await self.registration.getNotifications({ tag: tagOf(seq) })) notification.close();
+}
+
+async function tellPages(message: PageMessage) {
+  // Pages that registered the worker are not always controlled by it (the first load, a hard reload).
+  for (const page of await self.clients.matchAll({ type: "window", includeUncontrolled: true })) page.postMessage(message);
+}
+
+async function openApp(message: PersonalMessage) {
+  const openUrl = self.postboxServiceWorker?.openUrl;
+  const url = new URL(typeof openUrl === "function" ? openUrl(message) : (openUrl ?? self.registration.scope), self.registration.scope).href;
+  const pages = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  const open = pages.find((page) => page.url === url) ?? pages[0];
+  const page = open ? await open.focus() : await self.clients.openWindow(url);
+  page?.postMessage({ type: "postbox:click", message } satisfies PageMessage);
+}
+
+/** A call to postbox with the config the page gave; null (and nothing sent) before there is one. */
+async function postbox(method: "GET" | "POST", path: string, query: Record<string, string>, body?: unknown) {
+  const config = await loadConfig();
+  if (!config) return null;
+  const url = new URL(`${config.url.replace(/\/+$/, "")}${path}`);
+  for (const [name, value] of Object.entries({ device: config.device, ...query })) url.searchParams.set(name, value);
+  const headers: Record<string, string> = { Authorization: `Bearer ${config.token}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}`);
+  return res.json() as Promise<unknown>;
+}
+
+// ---- the config, in IndexedDB (db "postbox", store "config") and in memory while the worker runs ----
+
+const CONFIG_KEY = "config";
+let config: Promise<WorkerConfig | undefined> | undefined;
+
+function saveConfig(value: WorkerConfig) {
+  config = Promise.resolve(value);
+  return inStore("readwrite", (store) => store.put(value, CONFIG_KEY));
+}
+
+function loadConfig() {
+  config ??= inStore("readonly", (store) => store.get(CONFIG_KEY) as IDBRequest<WorkerConfig | undefined>);
+  return config;
+}
+
+function inStore<T>(mode: IDBTransactionMode, use: (store: IDBObjectStore) => IDBRequest<T>) {
+  return new Promise<T>((resolve, reject) => {
+    const opening = indexedDB.open("postbox", 1);
+    opening.onupgradeneeded = () => opening.result.createObjectStore("config");
+    opening.onerror = () => reject(opening.error);
+    opening.onsuccess = () => {
+      const db = opening.result;
+      const transaction = db.transaction("config", mode);
+      const request = use(transaction.objectStore("config"));
+      transaction.oncomplete = () => {
+        db.close();
+        resolve(request.result);
+      };
+      transaction.onerror = () => {
+        db.close();
+        reject(transaction.error);
+      };
+    };
+  });
+}
