@@ -3,9 +3,10 @@ import { DemoApiError, publisher } from "./api.ts";
 
 const answer = () => document.getElementById("answer")!;
 
-function show(text: string, failed: boolean) {
+/** The answer shown, and whether it is still awaited (data-state, for the browser test to wait on). */
+function show(text: string, state: "pending" | "done" | "failed") {
   answer().textContent = text;
-  answer().classList.toggle("failed", failed);
+  answer().dataset.state = state;
 }
 
 /** "a, b c" → ["a", "b", "c"] */
@@ -37,13 +38,13 @@ export function startPublisher(defaults: { user: string; region: string }) {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const [method, where, body] = request(new FormData(form));
-      show(`${method} /admin/v1/${where} …`, false);
+      show(`${method} /admin/v1/${where} …`, "pending");
       try {
         const result = await publisher(method, where, body);
-        show(`${method} /admin/v1/${where}\n${JSON.stringify(result, null, 2)}`, false);
+        show(`${method} /admin/v1/${where}\n${JSON.stringify(result, null, 2)}`, "done");
       } catch (error) {
         const detail = error instanceof DemoApiError ? JSON.stringify(error.answer, null, 2) : String(error);
-        show(`${method} /admin/v1/${where}\n${detail}`, true);
+        show(`${method} /admin/v1/${where}\n${detail}`, "failed");
       }
     });
   }
