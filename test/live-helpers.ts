@@ -3,6 +3,7 @@
 // (never a fixed sleep). Every socket and stream opened here is remembered, so
 // `closeAllLive` (run after each test) closes whatever a test left open.
 import { runInDurableObject } from "cloudflare:test";
+import { readEventStream } from "../client/src/event-stream.ts";
 import type { Env } from "../src/config";
 import { call, clientTokenFor, fetchWithEnv, regionStub, userStub, type InboxAnswer } from "./helpers";
 
@@ -259,11 +260,7 @@ export function liveUpgrade(userId: string, options: LiveOptions = {}) {
 
 export type SseEvent = { id: string | undefined; event: string; data: string; frame: Frame };
 
-/**
- * Reads an event stream incrementally and parses it as the HTML standard does:
- * lines end at CRLF, LF or CR; a blank line dispatches the event; ":" lines are
- * comments; "field: value" (one space after the colon is dropped); data lines join with "\n".
- */
+/** An event stream read incrementally (with the client's parser, client/src/event-stream.ts), every event kept. */
 export class EventStream {
   readonly events: SseEvent[] = [];
   readonly comments: string[] = [];
@@ -282,41 +279,11 @@ export class EventStream {
   }
 
   private async pump() {
-    const decoder = new TextDecoder();
-    let buffer = "";
-    let pending: { id?: string; event?: string; data: string[] } = { data: [] };
     try {
-      for (;;) {
-        const { value, done } = await this.reader.read();
-        if (done) break;
-        buffer += decoder.decode(value, { stream: true });
-        for (;;) {
-          const end = buffer.search(/\r\n|\n|\r/);
-          // A lone CR at the end of the buffer may be the first half of a CRLF.
-          if (end < 0 || (buffer[end] === "\r" && end === buffer.length - 1)) break;
-          const line = buffer.slice(0, end);
-          buffer = buffer.slice(end + (buffer.startsWith("\r\n", end) ? 2 : 1));
-          if (line === "") {
-            if (pending.data.length > 0) {
-              const data = pending.data.join("\n");
-              this.events.push({ id: pending.id, event: pending.event ?? "message", data, frame: JSON.parse(data) as Frame });
-            }
-            pending = { data: [] };
-            continue;
-          }
-          if (line.startsWith(":")) {
-            this.comments.push(line.slice(1));
-            continue;
-          }
-          const colon = line.indexOf(":");
-          const field = colon < 0 ? line : line.slice(0, colon);
-          let value = colon < 0 ? "" : line.slice(colon + 1);
-          if (value.startsWith(" ")) value = value.slice(1);
-          if (field === "data") pending.data.push(value);
-          else if (field === "event") pending.event = value;
-          else if (field === "id") pending.id = value;
-        }
-      }
+      await readEventStream(this.reader, {
+        onEvent: (event) => this.events.push({ ...event, frame: JSON.parse(event.data) as Frame }),
+        onComment: (text) => this.comments.push(text),
+      });
     } catch (error) {
       this.failure = error;
     } finally {

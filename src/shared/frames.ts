@@ -3,10 +3,11 @@
 // builders below take and return text.
 import * as v from "valibot";
 import { parseExactJson, type ExactJson } from "./exact-json";
+import type { InboxAnswer } from "./responses";
 import { ackBody, readBody, type Announcement, type PersonalMessage, type ReadReceipt } from "./schema";
 
 export type ServerFrame =
-  | ({ type: "catchup" } & Record<string, unknown>)
+  | ({ type: "catchup" } & InboxAnswer)
   | { type: "personal"; message: PersonalMessage }
   | { type: "announcement"; message: Announcement }
   | { type: "retract"; region: string; id: number }
@@ -14,7 +15,17 @@ export type ServerFrame =
   | { type: "ok"; for: "read"; unread: number }
   | { type: "read"; seqs: number[]; unread: number }
   | { type: "retract"; seq: number }
-  | { type: "error"; status: number; title?: string; detail: string };
+  | { type: "error"; status: number; title?: string; detail: string }
+  | { type: "pong" };
+
+/** What a client sends on a WebSocket: `ping` is answered by the runtime with a `pong`. */
+export type ClientFrame = { type: "ack"; upTo: number } | ({ type: "read" } & ReadReceipt) | { type: "ping" };
+
+/** What postbox sends through a push channel (docs/API.md, "Push channels"). */
+export type PushPayload =
+  | { type: "personal"; message: PersonalMessage }
+  | { type: "poll"; seq: number }
+  | { type: "retract"; seq: number };
 
 type ErrorFrame = Extract<ServerFrame, { type: "error" }>;
 

@@ -29,7 +29,9 @@ export const inboxAnswer = v.pipe(
 export type InboxAnswer = v.InferOutput<typeof inboxAnswer>;
 
 export const ackAnswer = v.strictObject({ pending: count });
+export type AckAnswer = v.InferOutput<typeof ackAnswer>;
 export const readAnswer = v.strictObject({ unread: count });
+export type ReadAnswer = v.InferOutput<typeof readAnswer>;
 export const arrivedAnswer = v.strictObject({
   recorded: v.pipe(v.array(seq), v.description("The seqs whose pair this report turned into an arrival, ascending.")),
 });
@@ -48,6 +50,7 @@ export const eventStream = v.pipe(
 
 const pushChannel = v.picklist(["webpush", "fcm", "apns"]);
 export const pushRegistrationAnswer = v.strictObject({ device: deviceId, channel: v.nullable(pushChannel) });
+export type PushRegistrationAnswer = v.InferOutput<typeof pushRegistrationAnswer>;
 export const pushChannelAnswer = v.strictObject({
   device: deviceId,
   channel: v.nullable(pushChannel),
@@ -56,6 +59,7 @@ export const pushChannelAnswer = v.strictObject({
     v.description("The applicationServerKey a browser subscribes with; null while Web Push is not configured."),
   ),
 });
+export type PushChannelAnswer = v.InferOutput<typeof pushChannelAnswer>;
 
 export const publishAnswer = v.strictObject({
   seq,
