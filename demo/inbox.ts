@@ -36,13 +36,14 @@ export class InboxView {
       meta.append(element("span", "tag kind", `announcement ${delivered.message.region} #${delivered.message.id}`));
     }
     meta.append(element("span", `tag via via-${shown.replace(" ", "-")}`, `via ${shown}`));
+    if (delivered.kind === "personal") meta.append(element("span", "tag outcome", "postbox: …"));
+    meta.append(element("time", "", new Date(message.createdAt).toLocaleTimeString()));
     if (delivered.kind === "personal") {
       const { seq } = delivered.message;
       const read = element("button", "quiet read", "Mark read");
       read.addEventListener("click", () => this.onReadClick(seq));
-      meta.append(element("span", "tag outcome", "postbox: …"), read);
+      meta.append(read);
     }
-    meta.append(element("time", "", new Date(message.createdAt).toLocaleTimeString()));
     item.append(meta);
     if (message.title) item.append(element("div", "title", message.title));
     item.append(element("div", "body", message.body));
