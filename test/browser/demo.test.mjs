@@ -3,18 +3,33 @@
 // (a device of the user) is synced to another, and a retract removes the message.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { browserMissing, launchChromium, startPostbox } from "./harness.mjs";
+import { browserMissing, launchChromium, startPostbox, startPushServices, waitFor, webPushControl } from "./harness.mjs";
+
+/** Hands pushes to the service worker `origin`'s page registers, as the browser's push service would. */
+async function pushDelivery(cdp, origin) {
+  const registrations = [];
+  cdp.on("ServiceWorker.workerRegistrationUpdated", ({ registrations: updated }) => registrations.push(...updated));
+  await cdp.send("ServiceWorker.enable");
+  return async (payload) => {
+    const registrationId = await waitFor(
+      () => registrations.find((registration) => !registration.isDeleted)?.registrationId,
+      "the service worker's registration",
+    );
+    await cdp.send("ServiceWorker.deliverPushMessage", { origin, registrationId, data: JSON.stringify(payload) });
+  };
+}
 
 describe("the demo page", { skip: browserMissing() }, () => {
   const user = `demo-${Date.now()}`;
   const region = `r${Date.now()}`;
-  let postbox, browser, context;
+  let push, postbox, browser, context;
 
   before(async () => {
-    [postbox, browser] = await Promise.all([startPostbox({ vars: { DEMO: "on" } }), launchChromium()]);
+    push = await startPushServices();
+    [postbox, browser] = await Promise.all([startPostbox({ pushOrigin: push.origin, vars: { DEMO: "on" } }), launchChromium()]);
     context = await browser.newContext();
   });
-  after(() => Promise.all([browser?.close(), postbox?.close()]));
+  after(() => Promise.all([browser?.close(), postbox?.close(), push?.close()]));
 
   /** The demo as `device` of the user, once its live connection is up. */
   async function openDevice(device) {
@@ -77,6 +92,56 @@ describe("the demo page", { skip: browserMissing() }, () => {
     await Promise.all([personal(phone, mistaken).waitFor(), personal(laptop, mistaken).waitFor()]);
     await submit(laptop, "retract-personal", { user, seq: String(mistaken) });
     for (const page of [phone, laptop]) await personal(page, mistaken).waitFor({ state: "detached" });
+  });
+
+  test("'Enable push' subscribes the device; a push the page's socket missed shows in the inbox, arrived by push", async () => {
+    const pushContext = await browser.newContext();
+    await pushContext.grantPermissions(["notifications"], { origin: postbox.origin });
+    // Headless Chromium has no push service: the page's PushManager subscribes at the stand-in instead.
+    const webPush = webPushControl(push.origin);
+    let endpoint;
+    await pushContext.exposeFunction("standInSubscription", async () => {
+      const subscription = await webPush.subscribe(postbox.secrets.VAPID_PUBLIC_KEY);
+      endpoint = subscription.endpoint;
+      return subscription;
+    });
+    await pushContext.addInitScript(() => {
+      let made = null;
+      PushManager.prototype.getSubscription = async () => made;
+      PushManager.prototype.subscribe = async () => {
+        const json = await window.standInSubscription();
+        made = { endpoint: json.endpoint, options: null, toJSON: () => json, unsubscribe: async () => true };
+        return made;
+      };
+    });
+    const page = await pushContext.newPage();
+    const deliver = await pushDelivery(await pushContext.newCDPSession(page), postbox.origin);
+    await page.goto(`${postbox.origin}/demo?${new URLSearchParams({ user, device: "tablet", region })}`);
+    await page.locator("#status[data-status=live]").waitFor();
+    await page.click("#enable-push");
+    await page.locator("#log li", { hasText: "push is on for this device" }).waitFor();
+    assert.equal(await page.evaluate(async () => (await navigator.serviceWorker.ready).scope), `${postbox.origin}/demo`);
+
+    // Offline, the socket closes; the push (handed over as the browser's push service would) still arrives.
+    await pushContext.setOffline(true);
+    await page.locator("#status[data-status=offline]").waitFor();
+    const { seq } = await postbox.publish(user, { title: "Flash sale", body: "Ends at noon" });
+    const { received } = await waitFor(async () => {
+      const log = await webPush.log(endpoint);
+      return log.received.some(({ payload }) => payload.message?.seq === seq) && log;
+    }, `postbox's push of ${seq}`);
+    const { payload } = received.find(({ payload }) => payload.message?.seq === seq);
+    await deliver(payload);
+    const item = personal(page, seq);
+    await item.waitFor();
+    assert.equal(await item.locator(".via").textContent(), "via push");
+
+    // Back online, the catch-up delivers it again: shown once.
+    await pushContext.setOffline(false);
+    await page.locator("#status[data-status=live]").waitFor();
+    await item.locator(".outcome", { hasText: /postbox: (push|live|poll)/ }).waitFor();
+    assert.equal(await personal(page, seq).count(), 1);
+    await pushContext.close();
   });
 
   test("'Open another device' opens the page as a new device of the same user", async () => {
