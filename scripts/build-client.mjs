@@ -21,5 +21,7 @@ await Promise.all([
 mkdirSync(".assets/client", { recursive: true });
 cpSync("client/dist", ".assets/client", { recursive: true });
 cpSync("demo/index.html", ".assets/demo/index.html");
+// The demo registers the service worker from its own folder, so that it can control the page.
+cpSync("client/dist/postbox-sw.js", ".assets/demo/sw.js");
 // Pages on other origins import the client from here (a module script needs CORS).
 writeFileSync(".assets/_headers", "/client/*\n  Access-Control-Allow-Origin: *\n");

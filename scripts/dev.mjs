@@ -34,9 +34,18 @@ const base = `http://localhost:${port}`;
 
 const added = await ensureDevVars();
 if (added.length > 0) console.log(`Wrote ${added.join(", ")} to .dev.vars (git-ignored).`);
-// Web Push needs a contact in its tokens; locally a placeholder does, unless one is set.
-const subjectSet = "VAPID_SUBJECT" in tomlVars || "VAPID_SUBJECT" in readDevVars() || "VAPID_SUBJECT" in varsFromArgs(args);
-const wranglerArgs = subjectSet ? args : [...args, "--var", "VAPID_SUBJECT:mailto:postbox@localhost"];
+/** The value wrangler will give the Worker, if any: --var over .dev.vars over [vars]. */
+const setting = (name) => [varsFromArgs(args), readDevVars(), tomlVars].find((vars) => name in vars)?.[name];
+// Locally, unless set otherwise: Web Push needs a contact in its tokens (a placeholder does),
+// and the demo page is on.
+const localDefaults = { VAPID_SUBJECT: "mailto:postbox@localhost", DEMO: "on" };
+const wranglerArgs = [
+  ...args,
+  ...Object.entries(localDefaults).flatMap(([name, value]) => (setting(name) === undefined ? ["--var", `${name}:${value}`] : [])),
+];
+const demoLine = (setting("DEMO") ?? localDefaults.DEMO) === "on"
+  ? `The demo page (a publisher form and a live inbox): ${base}/demo\n`
+  : "";
 console.log(`
 postbox will listen on ${base}. In another shell:
   source .dev.vars                          # ADMIN_TOKEN and CLIENT_JWT_SECRET
@@ -45,7 +54,7 @@ postbox will listen on ${base}. In another shell:
     -H "Authorization: Bearer $ADMIN_TOKEN" -H "Content-Type: application/json" -d '{"body":"hello"}'
   curl ${base}/v1/inbox -H "Authorization: Bearer $TOKEN"
 More in README.md.
-`);
+${demoLine}`);
 
 // npm puts node_modules/.bin (wrangler, and Node 22 for it) first on PATH.
 const child = spawn("wrangler", ["dev", ...wranglerArgs], {

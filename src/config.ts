@@ -37,6 +37,8 @@ type TextSetting =
  * (worker-configuration.d.ts), plus the [vars] settings, all optional.
  */
 export type Env = Cloudflare.Env & { [K in IntegerSetting]?: string | number } & { [K in TextSetting]?: string } & {
+  /** "on" serves the demo page and its helpers (src/edge/demo.ts); `npm run dev` turns it on. */
+  DEMO?: string;
   /** Optional: an Analytics Engine dataset that gets a data point per arrival outcome (src/stats/analytics.ts). */
   ARRIVAL_ANALYTICS?: AnalyticsEngineDataset;
 };
@@ -48,6 +50,8 @@ export type Config = { [K in keyof typeof integerDefaults]: number } & {
   CORS_ORIGINS: "*" | string[];
   /** The origins a Web Push subscription's endpoint may have; "*." in a host matches one or more labels. */
   WEBPUSH_ORIGINS: string[];
+  /** Whether /demo is served: never in production, as its helpers mint tokens and publish for anyone. */
+  DEMO: boolean;
 };
 
 export class ConfigError extends Error {}
@@ -78,8 +82,14 @@ function parseConfig(env: Env): Config {
       }
       return [[name, value]];
     }),
-  ) as Omit<Config, "CORS_ORIGINS" | "WEBPUSH_ORIGINS">;
-  return { ...integers, CORS_ORIGINS: corsOrigins(env), WEBPUSH_ORIGINS: pushOrigins(env) };
+  ) as Omit<Config, "CORS_ORIGINS" | "WEBPUSH_ORIGINS" | "DEMO">;
+  return { ...integers, CORS_ORIGINS: corsOrigins(env), WEBPUSH_ORIGINS: pushOrigins(env), DEMO: demoOn(env) };
+}
+
+function demoOn({ DEMO: raw = "" }: Env) {
+  if (raw === "") return false;
+  if (raw !== "on" && raw !== "off") throw new ConfigError(`DEMO must be "on" or "off", got ${JSON.stringify(raw)}`);
+  return raw === "on";
 }
 
 /** Every client request needs the origins, and a deployment has one setting. */

@@ -5,6 +5,7 @@ import { validate, compileErrors } from "@readme/openapi-parser";
 import Ajv2020 from "ajv/dist/2020.js";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { app } from "../src/edge/app";
+import { DEMO_PATH } from "../src/edge/demo";
 import {
   admin,
   announce,
@@ -41,13 +42,19 @@ beforeAll(async () => {
 });
 afterEach(closeAllLive);
 
-/** "GET /admin/v1/users/{userId}" for each route of the app, middleware left out. */
+/**
+ * "GET /admin/v1/users/{userId}" for each route of the app, middleware left out,
+ * and the demo's routes too: a local tool (off unless DEMO is on) that the
+ * document leaves out on purpose (src/edge/demo.ts), as a test below checks.
+ */
 function appRoutes() {
   const routes = app.routes
-    .filter((route) => route.method !== "ALL")
+    .filter((route) => route.method !== "ALL" && !isDemo(route.path))
     .map((route) => `${route.method} ${route.path.replace(/:(\w+)/g, "{$1}")}`);
   return [...new Set(routes)].sort();
 }
+
+const isDemo = (path: string) => path === DEMO_PATH || path.startsWith(`${DEMO_PATH}/`);
 
 function documentedRoutes() {
   return Object.entries(document.paths)
@@ -101,6 +108,13 @@ describe("the document", () => {
 
   it("lists every route of the app with its method, and no other", () => {
     expect(documentedRoutes()).toEqual(appRoutes());
+  });
+
+  it("leaves out the demo's routes, which the app has (DEMO off or on)", async () => {
+    expect(app.routes.filter((route) => route.method !== "ALL" && isDemo(route.path))).not.toEqual([]);
+    expect(Object.keys(document.paths).filter(isDemo)).toEqual([]);
+    const withDemo = (await (await fetchWithEnv({ DEMO: "on" }, "/openapi.json")).json()) as Document;
+    expect(Object.keys(withDemo.paths).filter(isDemo)).toEqual([]);
   });
 
   it("needs no authentication", async () => {

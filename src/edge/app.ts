@@ -13,11 +13,12 @@ import { bulk } from "./bulk";
 import { scheduled } from "./scheduled";
 import type { AppEnv } from "./context";
 import { clientCors } from "./cors";
+import { DEMO_PATH, demo } from "./demo";
 import { inbox } from "./inbox";
 import { push } from "./push";
 import { stats } from "./stats";
 import { answer, describe, openApiRoute } from "./openapi";
-import { onError, problemResponse } from "./problem";
+import { noRoute, onError, problemResponse } from "./problem";
 
 export const app = new Hono<AppEnv>();
 
@@ -45,7 +46,8 @@ app
       summary: "This OpenAPI 3.1 document",
       responses: { 200: answer("Every route, its parameters, bodies and answers.", openApiDocument) },
     }),
-    openApiRoute(app),
+    // The demo (a local tool, off unless DEMO is on) is not part of the API.
+    openApiRoute(app, [DEMO_PATH]),
   )
   .get(
     "/docs",
@@ -61,5 +63,6 @@ app
   .route("/admin/v1/messages", bulk)
   .route("/admin/v1", admin)
   .route("/admin/v1", scheduled)
-  .notFound((c) => problemResponse(404, `There is no route ${c.req.path}.`))
+  .route(DEMO_PATH, demo(app))
+  .notFound((c) => noRoute(c.req.path).getResponse())
   .onError(onError);

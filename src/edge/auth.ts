@@ -14,7 +14,7 @@ function bearer(header: string | undefined) {
   return match?.[1];
 }
 
-function missingSecret(name: string) {
+export function missingSecret(name: string) {
   return problem(503, `${name} is not set: run \`wrangler secret put ${name}\` (or add it to .dev.vars locally).`);
 }
 

@@ -92,8 +92,11 @@ export function describe(kind: keyof typeof routeKinds, { responses, problems = 
   return describeRoute({ ...rest, ...doc, responses: { ...responses, ...problemAnswers(statuses) } });
 }
 
-/** GET /openapi.json: generated on its first request, then served from memory. */
-export function openApiRoute(app: Hono<AppEnv>) {
+/**
+ * GET /openapi.json: generated on its first request, then served from memory.
+ * The routes under the `undocumented` prefixes are left out.
+ */
+export function openApiRoute(app: Hono<AppEnv>, undocumented: string[] = []) {
   return openAPIRouteHandler(app, {
     documentation: {
       info: {
@@ -127,6 +130,7 @@ export function openApiRoute(app: Hono<AppEnv>) {
     },
     // "/openapi.json" would otherwise pass for a static file and be left out.
     excludeStaticFile: false,
+    exclude: undocumented.map((prefix) => new RegExp(`^${prefix}(/|$)`)),
     // Every route lists its own 400 (the contract's problem), not hono-openapi's default one.
     defaultValidationErrorResponse: false,
   });

@@ -37,6 +37,11 @@ export function problem(...args: Parameters<typeof problemResponse>) {
   return new HTTPException(args[0], { res: problemResponse(...args) });
 }
 
+/** The 404 of a path the app has no route for (or, like /demo where DEMO is off, does not serve). */
+export function noRoute(path: string) {
+  return problem(404, `There is no route ${path}.`);
+}
+
 export function onError(error: Error, c: Context) {
   if (error instanceof HTTPException) {
     // Our own problems carry their response; Hono's (e.g. malformed JSON) carry a message.

@@ -96,8 +96,26 @@ describe("npm run dev", () => {
     const { status, stdout } = runScript(dir, "dev.mjs", ["--var=PENDING_LIMIT:3", "--port", "9000"]);
     assert.equal(status, 0);
     assert.match(stdout, /postbox will listen on http:\/\/localhost:9000/);
-    assert.match(stdout, /wrangler was started: dev --var=PENDING_LIMIT:3 --port 9000 --var VAPID_SUBJECT:mailto:postbox@localhost/);
+    assert.match(stdout, /wrangler was started: dev --var=PENDING_LIMIT:3 --port 9000 --var VAPID_SUBJECT:mailto:postbox@localhost --var DEMO:on$/m);
+    assert.match(stdout, /The demo page .*: http:\/\/localhost:9000\/demo$/m);
     assert.equal(existsSync(join(dir, ".dev.vars")), true);
+  });
+
+  it("keeps a DEMO given in wrangler.toml, .dev.vars or --var, and names the demo page only where it is on", () => {
+    const fromToml = runScript(scratchProject({ "wrangler.toml": toml('DEMO = "off"\n') }), "dev.mjs").stdout;
+    assert.match(fromToml, /wrangler was started: dev --var VAPID_SUBJECT:mailto:postbox@localhost$/m);
+    assert.doesNotMatch(fromToml, /demo page/);
+    const fromDevVars = runScript(scratchProject({ "wrangler.toml": toml('DEMO = "on"\n'), ".dev.vars": "DEMO=off\n" }), "dev.mjs");
+    assert.doesNotMatch(fromDevVars.stdout, /demo page|DEMO:on/);
+    const fromArgs = runScript(scratchProject({ "wrangler.toml": toml('DEMO = "off"\n') }), "dev.mjs", ["--var", "DEMO:on"]).stdout;
+    assert.match(fromArgs, /wrangler was started: dev --var DEMO:on --var VAPID_SUBJECT:mailto:postbox@localhost$/m);
+    assert.match(fromArgs, /The demo page .*: http:\/\/localhost:8787\/demo$/m);
+  });
+
+  it("a DEMO other than on or off stops it", () => {
+    const { status, stderr } = runScript(scratchProject({ "wrangler.toml": toml() }), "dev.mjs", ["--var", "DEMO:yes"]);
+    assert.equal(status, 1);
+    assert.match(stderr, /DEMO must be "on" or "off", got "yes" \(from --var\)/);
   });
 
   it("writes every secret wrangler.toml lists to .dev.vars: Web Push keys fresh, FCM and APNs empty", () => {
@@ -116,7 +134,7 @@ describe("npm run dev", () => {
     const dir = scratchProject({ "wrangler.toml": toml(), ".dev.vars": "ADMIN_TOKEN=mine\nCLIENT_JWT_SECRET=also-mine" });
     const { stdout } = runScript(dir, "dev.mjs", ["--var", "VAPID_SUBJECT:mailto:me@example.com"]);
     assert.match(stdout, /Wrote VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY, FCM_SERVICE_ACCOUNT, APNS_KEY to .dev.vars/);
-    assert.match(stdout, /wrangler was started: dev --var VAPID_SUBJECT:mailto:me@example.com$/m);
+    assert.match(stdout, /wrangler was started: dev --var VAPID_SUBJECT:mailto:me@example.com --var DEMO:on$/m);
     const vars = parseEnv(readFileSync(join(dir, ".dev.vars"), "utf8"));
     assert.deepEqual([vars.ADMIN_TOKEN, vars.CLIENT_JWT_SECRET], ["mine", "also-mine"]);
     assert.equal(Buffer.from(vars.VAPID_PUBLIC_KEY, "base64url").length, 65);
