@@ -27,6 +27,8 @@ export function openWebSocket(WebSocketImpl: WebSocketConstructor, url: string, 
   };
   socket.onclose = () => close();
   socket.onerror = () => {
+    // Node's WebSocket (undici) fires error again from within close() on a socket still connecting.
+    if (closed) return;
     close(new Error("The live connection failed."));
     socket.close();
   };

@@ -51,6 +51,13 @@ self.addEventListener("push", (event) => {
   else if (payload?.type === "retract") event.waitUntil(closeNotifications(payload.seq));
 });
 
+// The browser's push service replaced (or dropped) the subscription: without registering the new one,
+// postbox would go on pushing to a dead endpoint until a push service answered 404/410.
+self.addEventListener("pushsubscriptionchange", (event) => {
+  const change = event as PushSubscriptionChange;
+  change.waitUntil(resubscribe(change));
+});
+
 self.addEventListener("notificationclick", (event) => {
   const message = (event.notification.data as { postbox?: PersonalMessage } | null)?.postbox;
   if (!message) return;
@@ -96,6 +103,23 @@ async function reportArrived(seq: number) {
   });
 }
 
+/** The event's own type, which not every lib declares (and not every browser fills in). */
+interface PushSubscriptionChange extends ExtendableEvent {
+  readonly newSubscription?: PushSubscription | null;
+  readonly oldSubscription?: PushSubscription | null;
+}
+
+async function resubscribe({ newSubscription, oldSubscription }: PushSubscriptionChange) {
+  const applicationServerKey = oldSubscription?.options.applicationServerKey;
+  const subscription =
+    newSubscription ??
+    (applicationServerKey ? await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey }) : null);
+  if (!subscription) return; // nothing to subscribe with: the page's next subscribeWebPush registers one
+  await postbox("PUT", "/v1/push", {}, { webpush: subscription.toJSON() }).catch((error: unknown) => {
+    console.warn("postbox: could not register the new push subscription", error);
+  });
+}
+
 async function closeNotifications(seq: number) {
   for (const notification of await self.registration.getNotifications({ tag: tagOf(seq) })) notification.close();
 }
@@ -115,7 +139,7 @@ async function openApp(message: PersonalMessage) {
 }
 
 /** A call to postbox with the config the page gave; null (and nothing sent) before there is one. */
-async function postbox(method: "GET" | "POST", path: string, query: Record<string, string>, body?: unknown) {
+async function postbox(method: "GET" | "POST" | "PUT", path: string, query: Record<string, string>, body?: unknown) {
   const config = await loadConfig();
   if (!config) return null;
   const url = new URL(`${config.url.replace(/\/+$/, "")}${path}`);

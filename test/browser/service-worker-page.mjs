@@ -34,6 +34,12 @@ export async function openWithServiceWorker(context, pageUrl, script = "/postbox
     cdp,
     /** Hands the worker a push with this payload, as the browser's push service would. */
     deliver: (payload) => cdp.send("ServiceWorker.deliverPushMessage", { origin, registrationId, data: JSON.stringify(payload) }),
+    /** Playwright's handle on the worker, started again (with a message it ignores) when it was stopped. */
+    running: async () => {
+      const started = context.serviceWorkers().at(-1) ?? context.waitForEvent("serviceworker");
+      await page.evaluate(async () => (await navigator.serviceWorker.ready).active.postMessage({ type: "wake" }));
+      return started;
+    },
     /** Ends the worker (the browser may do so at any time); the next event starts it again. */
     stopWorker: () => cdp.send("ServiceWorker.stopAllWorkers"),
     /** The notifications the registration shows now: title, body, tag and data. */

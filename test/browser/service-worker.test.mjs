@@ -9,7 +9,7 @@ import { openWithServiceWorker, relayPushes } from "./service-worker-page.mjs";
 describeInBrowser("the service worker", (world) => {
   const user = `sw-${Date.now()}`;
   const device = "laptop";
-  let worker, deliverNextPush;
+  let worker, webPush, deliverNextPush;
 
   before(async () => {
     const context = await world.browser.newContext();
@@ -17,7 +17,7 @@ describeInBrowser("the service worker", (world) => {
     worker = await openWithServiceWorker(context, `${world.site.origin}/index.html`);
     await worker.configure({ url: world.postbox.origin, token: world.postbox.clientToken({ sub: user, device }), device });
     // The page's device subscribes at the stand-in (headless Chromium has no push service).
-    const webPush = webPushControl(world.push.origin);
+    webPush = webPushControl(world.push.origin);
     const subscription = await webPush.subscribe(world.postbox.secrets.VAPID_PUBLIC_KEY);
     deliverNextPush = relayPushes(webPush, subscription.endpoint, worker);
     await world.postbox.client({ sub: user, device }, "/v1/push", { method: "PUT", json: { webpush: subscription } });
@@ -62,5 +62,26 @@ describeInBrowser("the service worker", (world) => {
     assert.equal(shown.body, body);
     assert.equal(shown.data.postbox.seq, seq);
     await waitFor(async () => (await outcomeOf(seq)) === "push", `postbox to record ${seq} as arrived by push`);
+  });
+
+  test("a pushsubscriptionchange registers the browser's new subscription, to which postbox then pushes", async () => {
+    const renewed = await webPush.subscribe(world.postbox.secrets.VAPID_PUBLIC_KEY);
+    const serviceWorker = await worker.running();
+    // The browser fires it when its push service rotates the subscription; here it is made by hand.
+    // Its waitUntil is replaced, since only the browser's own (trusted) events may extend their life.
+    await serviceWorker.evaluate(async (subscription) => {
+      const event = new ExtendableEvent("pushsubscriptionchange");
+      let registered;
+      Object.defineProperty(event, "newSubscription", { value: { toJSON: () => subscription } });
+      Object.defineProperty(event, "waitUntil", { value: (promise) => (registered = promise) });
+      self.dispatchEvent(event);
+      await registered;
+    }, renewed);
+    const { seq } = await world.postbox.publish(user, { body: "After the rotation" });
+    const { received } = await waitFor(async () => {
+      const log = await webPush.log(renewed.endpoint);
+      return log.received.length > 0 && log;
+    }, "postbox to push to the new subscription");
+    assert.equal(received[0].payload.message.seq, seq);
   });
 });
