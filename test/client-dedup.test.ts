@@ -13,7 +13,27 @@ afterEach(() => {
 const PHONE = { device: "phone" };
 
 describe("a message the service worker received by push", () => {
-  it("is handled via push, left unacknowledged, and skipped (then acknowledged) when a poll brings it", async () => {
+  it("is handled via push when it is the next seq, left unacknowledged, and skipped (then acknowledged) when a poll brings it", async () => {
+    const user = unique("u");
+    const [first, second] = await publishMany(user, 2);
+    const worker = fakeServiceWorkers(vi.stubGlobal);
+    const client = testClient(user, { claims: PHONE });
+    await client.postbox.ready();
+    const [one, two] = (await client.postbox.unread()).messages;
+    worker.post({ type: "postbox:push", message: one! });
+    worker.post({ type: "postbox:push", message: two! });
+    await untilSeqs(client, [first!.seq, second!.seq]);
+    expect(client.delivered.map((d) => d.via)).toEqual(["push", "push"]);
+    // Nothing acknowledged from a push: an ack would cover older messages whose pushes were lost.
+    expect(client.wire.acks).toEqual([]);
+    expect(await pendingSeqs(user, PHONE)).toEqual([1, 2]);
+
+    await client.postbox.poll();
+    expect(client.seqs()).toEqual([1, 2]);
+    expect(await pendingSeqs(user, PHONE)).toEqual([]);
+  });
+
+  it("when an older one's push was lost, waits for a poll that hands the older one over first", async () => {
     const user = unique("u");
     const [, second] = await publishMany(user, 2);
     const worker = fakeServiceWorkers(vi.stubGlobal);
@@ -22,18 +42,13 @@ describe("a message the service worker received by push", () => {
     // Seq 1's push was lost; seq 2's arrived.
     const pushed = (await client.postbox.unread()).messages.find((m) => m.seq === second!.seq)!;
     worker.post({ type: "postbox:push", message: pushed });
-    await untilSeqs(client, [2]);
-    expect(client.delivered[0]!.via).toBe("push");
-    // Nothing acknowledged from the push: seq 1, whose push was lost, is still pending.
-    expect(client.wire.acks).toEqual([]);
-    expect(await pendingSeqs(user, PHONE)).toEqual([1, 2]);
-
-    await client.postbox.poll();
+    await untilSeqs(client, [1, 2]);
     expect(client.delivered.map((d) => [(d.message as { seq: number }).seq, d.via])).toEqual([
-      [2, "push"],
       [1, "poll"],
+      [2, "push"],
     ]);
-    expect(await pendingSeqs(user, PHONE)).toEqual([]);
+    // Both came with the poll, which acknowledged them.
+    await waitFor(async () => (await pendingSeqs(user, PHONE)).length === 0, "both acknowledged");
   });
 
   it("is ignored when the client has handled that seq already", async () => {

@@ -11,6 +11,8 @@ type Handlers = Pick<PostboxOptions, "onMessage" | "onRead" | "onRetract" | "onE
 export class Delivery {
   /** Personal messages came by poll or live since the last acknowledgement: postbox keeps them pending until one. */
   unacknowledged = false;
+  /** Seqs that came by push and wait for a poll to bring them after the older ones: handed over as `via: "push"`. */
+  readonly cameByPush = new Set<number>();
 
   constructor(
     private readonly state: InboxState,
@@ -48,7 +50,8 @@ export class Delivery {
       if (!fromPush) this.state.notePersonal(message.seq, false);
       return;
     }
-    await this.handle({ kind: "personal", message, via }, share);
+    const label = this.cameByPush.delete(message.seq) ? "push" : via;
+    await this.handle({ kind: "personal", message, via: label }, share);
     this.state.notePersonal(message.seq, fromPush);
     await this.state.save();
   }

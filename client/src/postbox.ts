@@ -21,7 +21,7 @@ import { memoryStorage } from "./storage.ts";
 import { Tabs } from "./tabs.ts";
 import { tokenClaims, tokenOf, type TokenClaims } from "./token.ts";
 import type { Transport, TransportEvents } from "./transport.ts";
-import type { FetchLike, InboxAnswer, PostboxOptions, ServerFrame, Status, WebSocketConstructor } from "./types.ts";
+import type { FetchLike, InboxAnswer, PersonalMessage, PostboxOptions, ServerFrame, Status, WebSocketConstructor } from "./types.ts";
 
 type Session = {
   user: string;
@@ -157,9 +157,24 @@ export class Postbox {
     });
     const delivery = new Delivery(state, this.options, tabs);
     const stopListening = listenForPushes((message) => {
-      this.queue.run(() => delivery.personal(message, "push")).catch(this.failed);
+      this.queue.run(() => this.pushed(session, message)).catch(this.failed);
     });
-    return { user, device, claims, state, http, delivery, tabs, stopListening };
+    const session: Session = { user, device, claims, state, http, delivery, tabs, stopListening };
+    return session;
+  }
+
+  /**
+   * A message the service worker received by push. Handed over at once when nothing older can be
+   * missing here (it is the seq after everything handled); else a poll comes first, so that older
+   * messages whose pushes were lost are handed over before it, in order (it then comes with the poll,
+   * as `via: "push"`). Where that poll fails (offline), the next catch-up brings it, in order.
+   */
+  private async pushed(session: Session, message: PersonalMessage) {
+    const { state, delivery } = session;
+    if (state.hasPersonal(message.seq)) return;
+    if (message.seq === state.nextSeq()) return delivery.personal(message, "push");
+    delivery.cameByPush.add(message.seq);
+    await this.pollUntilDone(session, null);
   }
 
   private readonly failed = (error: Error) => this.options.onError?.(error);
@@ -185,6 +200,7 @@ export class Postbox {
         if (query.ack === session.state.lastSeq) delivery.unacknowledged = false;
         await delivery.answer(answer, "poll");
       }
+      delivery.cameByPush.clear(); // what a complete answer did not bring is no longer pending here
     } finally {
       await this.acknowledge(session).catch(this.failed);
     }

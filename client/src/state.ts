@@ -29,6 +29,13 @@ export class InboxState {
     return seq <= this.lastSeq || this.pushed.has(seq);
   }
 
+  /** The seq after everything handled: a message with it cannot have an older one missing here. */
+  nextSeq() {
+    let next = this.lastSeq + 1;
+    while (this.pushed.has(next)) next++;
+    return next;
+  }
+
   notePersonal(seq: number, fromPush: boolean) {
     if (fromPush) this.pushed.add(seq);
     else if (seq > this.lastSeq) {
