@@ -4,7 +4,8 @@
 export { Postbox } from "./postbox.ts";
 export { PostboxError } from "./errors.ts";
 export { memoryStorage, webStorage, type PostboxStorage, type WebStorageLike } from "./storage.ts";
-export type { PushSubscriptionLike, ServiceWorkerRegistrationLike, WorkerConfig } from "./push.ts";
+export type { PushSubscriptionLike, ServiceWorkerRegistrationLike } from "./push.ts";
+export type { PageMessage, WorkerConfig } from "./worker-messages.ts";
 export type {
   Announcement,
   Delivered,

@@ -6,6 +6,7 @@ import { base64UrlBytes } from "./base64url.ts";
 import { PostboxError } from "./errors.ts";
 import type { PostboxHttp } from "./http.ts";
 import type { PersonalMessage } from "./types.ts";
+import type { PageMessage, WorkerConfig } from "./worker-messages.ts";
 
 export interface PushSubscriptionLike {
   toJSON(): unknown;
@@ -26,8 +27,6 @@ export interface ServiceWorkerRegistrationLike {
   readonly installing?: WorkerLike | null;
 }
 
-/** What the page tells the service worker (see client/src/service-worker.ts). */
-export type WorkerConfig = { type: "postbox:config"; url: string; token: string; device: string };
 
 const sameBytes = (key: ArrayBuffer | null | undefined, expected: Uint8Array) =>
   key != null && key.byteLength === expected.length && new Uint8Array(key).every((byte, i) => byte === expected[i]);
@@ -75,7 +74,7 @@ export function listenForPushes(onPush: (message: PersonalMessage) => void): () 
   const container = serviceWorkers();
   if (!container) return () => {};
   const listener = ({ data }: { data: unknown }) => {
-    const posted = data as { type?: unknown; message?: PersonalMessage } | null;
+    const posted = data as Partial<PageMessage> | null;
     if (posted?.type === "postbox:push" && posted.message) onPush(posted.message);
   };
   container.addEventListener("message", listener);

@@ -10,17 +10,7 @@
 import type { PushPayload } from "../../src/shared/frames";
 import type { PersonalMessage } from "../../src/shared/schema";
 import type { UnreadAnswer } from "../../src/shared/responses";
-
-/** What the page's client posts to the worker (again whenever its token changes): client/src/push.ts's WorkerConfig. */
-export interface WorkerConfig {
-  type: "postbox:config";
-  url: string;
-  token: string;
-  device: string;
-}
-
-/** What the worker posts to the app's pages: a message that came by push, a notification clicked. */
-export type PageMessage = { type: "postbox:push"; message: PersonalMessage } | { type: "postbox:click"; message: PersonalMessage };
+import type { PageMessage, WorkerConfig } from "./worker-messages";
 
 export interface PostboxServiceWorkerOptions {
   notification?: (message: PersonalMessage) => { title: string; options?: NotificationOptions };
