@@ -2,7 +2,7 @@
 // live connection: the client reconnects by itself, and every message published before, while it
 // was reconnecting and after is shown once, in order.
 import { test } from "node:test";
-import { describeInBrowser } from "./harness.mjs";
+import { describeInBrowser, waitFor } from "./harness.mjs";
 import { assertShownExactly, openInbox, publishMany } from "./inbox-page.mjs";
 
 describeInBrowser("the server restarts", (world) => {
@@ -19,7 +19,8 @@ describeInBrowser("the server restarts", (world) => {
     await world.postbox.start();
     // Published as soon as the server is back, while the client still waits to reconnect.
     const during = await publishMany(world, user, 2, "during");
-    await inbox.until("live");
+    // The client's next attempt may be up to 16 s away by now (1 s, 2 s, 4 s, 8 s … of full jitter).
+    await waitFor(async () => (await inbox.status()) === "live", "the client to reconnect", { timeoutMs: 45_000 });
     const afterwards = await publishMany(world, user, 2, "after");
     // Each attempt while the server was down is reported.
     const errorsAllowed = /The live connection failed/;
