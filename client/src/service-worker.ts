@@ -4,7 +4,8 @@
 // message first; a retract push closes its notification; a click opens or focuses the app.
 //
 // An app may shape the notifications and the page a click opens by setting, before importScripts():
-//   self.postboxServiceWorker = { notification: (message) => ({ title, options }), openUrl: "/inbox" };
+//   self.postboxServiceWorker = { notification: (message) => ({ title, options }), openUrl: "/inbox",
+//                                 token: () => fetch("/api/postbox-token").then((answer) => answer.text()) };
 // The page's client hands the worker postbox's URL, a token and the device (subscribeWebPush), which the
 // worker keeps in IndexedDB: the browser stops and restarts a worker whenever it likes.
 import type { PushPayload } from "../../src/shared/frames";
@@ -15,6 +16,8 @@ import type { PageMessage, WorkerConfig } from "./worker-messages";
 export interface PostboxServiceWorkerOptions {
   notification?: (message: PersonalMessage) => { title: string; options?: NotificationOptions };
   openUrl?: string | ((message: PersonalMessage) => string);
+  /** A fresh client token (e.g. from the app's backend, with its session cookie), asked for when postbox answers 401. */
+  token?: () => string | Promise<string>;
 }
 
 declare const self: ServiceWorkerGlobalScope & { postboxServiceWorker?: PostboxServiceWorkerOptions };
@@ -128,17 +131,31 @@ async function openApp(message: PersonalMessage) {
   page?.postMessage({ type: "postbox:click", message } satisfies PageMessage);
 }
 
-/** A call to postbox with the config the page gave; null (and nothing sent) before there is one. */
+/**
+ * A call to postbox with the config the page gave; null (and nothing sent) before there is one. A 401
+ * (the page's token expired while the worker slept) is tried once more with a token from the app's
+ * own `token` option, when it has one.
+ */
 async function postbox(method: "GET" | "POST" | "PUT", path: string, query: Record<string, string>, body?: unknown) {
   const config = await loadConfig();
   if (!config) return null;
+  let res = await call(config, method, path, query, body);
+  const renew = self.postboxServiceWorker?.token;
+  if (res.status === 401 && renew) {
+    const renewed = { ...config, token: await renew() };
+    await saveConfig(renewed);
+    res = await call(renewed, method, path, query, body);
+  }
+  if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}`);
+  return res.json() as Promise<unknown>;
+}
+
+function call(config: WorkerConfig, method: string, path: string, query: Record<string, string>, body?: unknown) {
   const url = new URL(`${config.url.replace(/\/+$/, "")}${path}`);
   for (const [name, value] of Object.entries({ device: config.device, ...query })) url.searchParams.set(name, value);
   const headers: Record<string, string> = { Authorization: `Bearer ${config.token}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}`);
-  return res.json() as Promise<unknown>;
+  return fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
 }
 
 // ---- the config, in IndexedDB (db "postbox", store "config") and in memory while the worker runs ----

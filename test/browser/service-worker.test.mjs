@@ -64,6 +64,16 @@ describeInBrowser("the service worker", (world) => {
     await waitFor(async () => (await outcomeOf(seq)) === "push", `postbox to record ${seq} as arrived by push`);
   });
 
+  test("a worker whose token was refused asks the app's token option for another, and reports the arrival with it", async () => {
+    const fresh = world.postbox.clientToken({ sub: user, device });
+    const refused = `${fresh.slice(0, -4)}AAAA`; // as good as expired: postbox answers 401
+    await worker.configure({ url: world.postbox.origin, token: refused, device });
+    const serviceWorker = await worker.running();
+    await serviceWorker.evaluate((token) => (self.postboxServiceWorker = { token: () => token }), fresh);
+    const { seq } = await world.postbox.publish(user, { body: "While the page slept" });
+    assert.equal((await deliverNextPush()).message.seq, seq);
+    await waitFor(async () => (await outcomeOf(seq)) === "push", `postbox to record ${seq} as arrived by push`);
+  });
   test("a pushsubscriptionchange registers the browser's new subscription, to which postbox then pushes", async () => {
     const renewed = await webPush.subscribe(world.postbox.secrets.VAPID_PUBLIC_KEY);
     const serviceWorker = await worker.running();
@@ -84,4 +94,5 @@ describeInBrowser("the service worker", (world) => {
     }, "postbox to push to the new subscription");
     assert.equal(received[0].payload.message.seq, seq);
   });
+
 });
