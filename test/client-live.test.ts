@@ -182,6 +182,38 @@ describe("live()", () => {
     expect(await untilSeqs(client, [1])).toEqual([1]);
   });
 
+  it("hands over a read frame that was waiting behind a handler when the connection dropped", async () => {
+    const events = new EventTarget();
+    vi.stubGlobal("addEventListener", events.addEventListener.bind(events));
+    vi.stubGlobal("removeEventListener", events.removeEventListener.bind(events));
+    const user = unique("u");
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const client = testClient(user, {
+      claims: PHONE,
+      reconnect: { initialMs: 60_000, maxMs: 60_000 },
+      onMessage: async ({ message }) => void ("seq" in message && message.seq === 2 && (await gate)),
+    });
+    client.postbox.live();
+    await untilStatus(client, "live");
+    const socket = client.wire.sockets[0]!;
+    const handOver = socket.onmessage!;
+    let readArrived = false;
+    socket.onmessage = (event) => {
+      readArrived ||= String(event.data).includes('"type":"read"');
+      handOver(event);
+    };
+    await publish(user);
+    await publish(user); // its handler waits for the gate
+    await untilSeqs(client, [1]);
+    await markRead(user, { seqs: [1] }, { device: "laptop" });
+    await waitFor(() => readArrived, "the read frame");
+    events.dispatchEvent(new Event("offline")); // the connection drops while the read frame waits
+    release();
+    await waitFor(() => client.reads.length === 1, "the read frame handed over", () => client.reads);
+    expect(client.reads).toEqual([{ seqs: [1], unread: 1 }]);
+  });
+
   it("stop() closes the connection for good", async () => {
     const user = unique("u");
     const client = testClient(user, { claims: PHONE });

@@ -1,8 +1,8 @@
 // Keeps one live connection while it is wanted: reconnects after a full-jitter wait that grows with
 // each failed attempt (reset once a connection is caught up), pings a connection that has gone quiet
 // and drops it when nothing answers, reconnects at once when the browser comes online and closes
-// while it is offline. Frames are handled in the client's serial queue; those of a connection that
-// has been dropped meanwhile are skipped, since its replacement's catch-up delivers them again.
+// while it is offline. Frames are handled in the client's serial queue; the messages of a connection
+// that has been dropped meanwhile are skipped, since its replacement's catch-up delivers them again.
 import { reconnectDelay } from "./backoff.ts";
 import type { SerialQueue } from "./queue.ts";
 import type { Transport, TransportEvents } from "./transport.ts";
@@ -25,6 +25,9 @@ export interface LiveHooks {
 
 type BrowserEvents = { addEventListener?(type: string, listener: () => void): void; removeEventListener?(type: string, listener: () => void): void };
 const browser = globalThis as BrowserEvents;
+
+/** Read sync and retractions: no replacement's catch-up repeats them, so they are handed over even from a dropped connection. */
+const isNotice = (frame: ServerFrame) => frame.type === "read" || frame.type === "retract";
 
 type Timer = ReturnType<typeof setTimeout>;
 // (clearTimeout's parameter is typed differently by the DOM and by Workers.)
@@ -93,7 +96,7 @@ export class LiveLoop {
           this.alive();
           this.queue
             .run(async () => {
-              if (!current()) return;
+              if (!current() && !isNotice(frame)) return;
               await this.hooks.frame(frame, eventId);
               if (frame.type === "catchup") this.caughtUp();
             })
