@@ -157,6 +157,8 @@ export class Postbox {
     });
     const delivery = new Delivery(state, this.options, tabs);
     const stopListening = listenForPushes((message) => {
+      // Noted at once, not in its turn: a poll queued before it may bring the message first.
+      if (!state.hasPersonal(message.seq)) delivery.cameByPush.add(message.seq);
       this.queue.run(() => this.pushed(session, message)).catch(this.failed);
     });
     const session: Session = { user, device, claims, state, http, delivery, tabs, stopListening };
@@ -173,7 +175,6 @@ export class Postbox {
     const { state, delivery } = session;
     if (state.hasPersonal(message.seq)) return;
     if (message.seq === state.nextSeq()) return delivery.personal(message, "push");
-    delivery.cameByPush.add(message.seq);
     await this.pollUntilDone(session, null);
   }
 
