@@ -1,16 +1,11 @@
 // The bench's side of the contract: client JWTs minted the way a publisher's
-// backend would (HS256 with node:crypto, as scripts/token.mjs does), and small
+// backend would (scripts/client-token.mjs, as npm run token does), and small
 // fetch helpers for seeding and for the admin storage routes.
-import { createHmac } from "node:crypto";
-
-const encode = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
+import { signClientToken } from "../scripts/client-token.mjs";
 
 /** An HS256 client token: sub = userId, optional region and device claims, valid for `seconds`. */
 export function mintJwt(secret, { sub, region, device }, seconds = 6 * 3600) {
-  const now = Math.floor(Date.now() / 1000);
-  const claims = { sub, ...(region && { region }), ...(device && { device }), iat: now, exp: now + seconds };
-  const unsigned = `${encode({ alg: "HS256", typ: "JWT" })}.${encode(claims)}`;
-  return `${unsigned}.${createHmac("sha256", secret).update(unsigned).digest("base64url")}`;
+  return signClientToken({ sub, ...(region && { region }), ...(device && { device }) }, secret, seconds);
 }
 
 /** Runs `fn` over `items` with at most `concurrency` in flight; resolves to the results in order. */

@@ -1,7 +1,7 @@
 // npm run token -- <userId> [--region <id>] [--device <id>] [--ttl <seconds|1h|7d>]
 // (--help explains): prints a client JWT (HS256) signed with CLIENT_JWT_SECRET
 // from .dev.vars, for trying postbox locally.
-import { createHmac } from "node:crypto";
+import { signClientToken } from "./client-token.mjs";
 import { readDevVars } from "./dev-vars.mjs";
 import { HELP, USAGE, UsageError, tokenRequest } from "./token-options.mjs";
 
@@ -22,8 +22,4 @@ if (!secret) {
   console.error("No CLIENT_JWT_SECRET in .dev.vars: run `npm run dev` once to create it.");
   process.exit(1);
 }
-const encode = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
-const now = Math.floor(Date.now() / 1000);
-const payload = { ...request.claims, iat: now, exp: now + request.ttlSeconds };
-const unsigned = `${encode({ alg: "HS256", typ: "JWT" })}.${encode(payload)}`;
-console.log(`${unsigned}.${createHmac("sha256", secret).update(unsigned).digest("base64url")}`);
+console.log(signClientToken(request.claims, secret, request.ttlSeconds));

@@ -2,7 +2,7 @@
 // it may refresh), the device as ?device=, and a PostboxError for every answer that is not a success.
 import { errorOf } from "./errors.ts";
 import { tokenOf } from "./token.ts";
-import type { AckAnswer, PushChannelAnswer, PushRegistrationAnswer, ReadAnswer } from "../../src/shared/responses.ts";
+import type { AckAnswer, ArrivedAnswer, PushChannelAnswer, PushRegistrationAnswer, ReadAnswer } from "../../src/shared/responses.ts";
 import type { ReadReceipt } from "../../src/shared/schema.ts";
 import type { FetchLike, InboxAnswer, TokenSource, UnreadAnswer } from "./types.ts";
 
@@ -46,6 +46,11 @@ export class PostboxHttp {
 
   read(receipt: ReadReceipt) {
     return this.request<ReadAnswer>("POST", "/v1/inbox/read", {}, receipt);
+  }
+
+  /** The service worker's report: these reached the device by push. */
+  arrived(seqs: number[]) {
+    return this.request<ArrivedAnswer>("POST", "/v1/inbox/arrived", {}, { seqs, via: "push" });
   }
 
   unread(limit?: number) {

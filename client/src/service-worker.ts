@@ -10,7 +10,8 @@
 // worker keeps in IndexedDB: the browser stops and restarts a worker whenever it likes.
 import type { PushPayload } from "../../src/shared/frames";
 import type { PersonalMessage } from "../../src/shared/schema";
-import type { UnreadAnswer } from "../../src/shared/responses";
+import { PostboxError } from "./errors";
+import { PostboxHttp } from "./http";
 import type { PageMessage, WorkerConfig } from "./worker-messages";
 
 export interface PostboxServiceWorkerOptions {
@@ -74,7 +75,7 @@ async function fetchAndShow(seq: number) {
 }
 
 async function unreadMessage(seq: number) {
-  const answer = (await postbox("GET", "/v1/inbox/unread", { limit: "500" })) as UnreadAnswer | null;
+  const answer = await postbox((http) => http.unread(500));
   return answer?.messages.find((message) => message.seq === seq);
 }
 
@@ -91,7 +92,7 @@ function show(message: PersonalMessage) {
 }
 
 async function reportArrived(seq: number) {
-  await postbox("POST", "/v1/inbox/arrived", {}, { seqs: [seq], via: "push" }).catch((error: unknown) => {
+  await postbox((http) => http.arrived([seq])).catch((error: unknown) => {
     console.warn("postbox: could not report the arrival of", seq, error);
   });
 }
@@ -108,7 +109,7 @@ async function resubscribe({ newSubscription, oldSubscription }: PushSubscriptio
     newSubscription ??
     (applicationServerKey ? await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey }) : null);
   if (!subscription) return; // nothing to subscribe with: the page's next subscribeWebPush registers one
-  await postbox("PUT", "/v1/push", {}, { webpush: subscription.toJSON() }).catch((error: unknown) => {
+  await postbox((http) => http.registerPush({ webpush: subscription.toJSON() })).catch((error: unknown) => {
     console.warn("postbox: could not register the new push subscription", error);
   });
 }
@@ -132,31 +133,25 @@ async function openApp(message: PersonalMessage) {
 }
 
 /**
- * A call to postbox with the config the page gave; null (and nothing sent) before there is one. A 401
- * (the page's token expired while the worker slept) is tried once more with a token from the app's
- * own `token` option, when it has one.
+ * A call to postbox with the config the page gave, through the client's own HTTP calls; null (and
+ * nothing sent) before there is one. A 401 (the page's token expired while the worker slept) is tried
+ * once more with a token from the app's own `token` option, when it has one.
  */
-async function postbox(method: "GET" | "POST" | "PUT", path: string, query: Record<string, string>, body?: unknown) {
+async function postbox<T>(use: (http: PostboxHttp) => Promise<T>): Promise<T | null> {
   const config = await loadConfig();
   if (!config) return null;
-  let res = await call(config, method, path, query, body);
-  const renew = self.postboxServiceWorker?.token;
-  if (res.status === 401 && renew) {
+  try {
+    return await use(httpFor(config));
+  } catch (error) {
+    const renew = self.postboxServiceWorker?.token;
+    if (!(error instanceof PostboxError && error.status === 401 && renew)) throw error;
     const renewed = { ...config, token: await renew() };
     await saveConfig(renewed);
-    res = await call(renewed, method, path, query, body);
+    return use(httpFor(renewed));
   }
-  if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}`);
-  return res.json() as Promise<unknown>;
 }
 
-function call(config: WorkerConfig, method: string, path: string, query: Record<string, string>, body?: unknown) {
-  const url = new URL(`${config.url.replace(/\/+$/, "")}${path}`);
-  for (const [name, value] of Object.entries({ device: config.device, ...query })) url.searchParams.set(name, value);
-  const headers: Record<string, string> = { Authorization: `Bearer ${config.token}` };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  return fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-}
+const httpFor = ({ url, token, device }: WorkerConfig) => new PostboxHttp(url, token, device, (input, init) => fetch(input, init));
 
 // ---- the config, in IndexedDB (db "postbox", store "config") and in memory while the worker runs ----
 

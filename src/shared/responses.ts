@@ -35,6 +35,7 @@ export type ReadAnswer = v.InferOutput<typeof readAnswer>;
 export const arrivedAnswer = v.strictObject({
   recorded: v.pipe(v.array(seq), v.description("The seqs whose pair this report turned into an arrival, ascending.")),
 });
+export type ArrivedAnswer = v.InferOutput<typeof arrivedAnswer>;
 export const unreadAnswer = v.strictObject({ count, messages: v.array(personalMessage) });
 export type UnreadAnswer = v.InferOutput<typeof unreadAnswer>;
 

@@ -3,13 +3,14 @@
 // test secrets and VAPID key pair, Web Push allowed to the stand-in push service. It can be stopped
 // and started again on the same port and storage, as a server restart.
 import { spawn } from "node:child_process";
-import { createHmac, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, stringify } from "smol-toml";
+import { signClientToken } from "../../scripts/client-token.mjs";
 import { newVapidKeys } from "../../scripts/vapid-keys.mjs";
 import { DEFAULT_WEBPUSH_ORIGINS } from "../../src/config.ts";
 import { waitFor } from "./wait.mjs";
@@ -75,7 +76,7 @@ export async function startPostbox({ pushOrigin, vars = {} } = {}) {
   };
   await start();
 
-  const clientToken = (claims) => signedToken(claims, secrets.CLIENT_JWT_SECRET);
+  const clientToken = (claims) => signClientToken(claims, secrets.CLIENT_JWT_SECRET, 3600);
   const admin = (path, init = {}) => call(`${origin}${path}`, secrets.ADMIN_TOKEN, init);
   return {
     origin,
@@ -119,13 +120,6 @@ function configFor(pushOrigin, vars) {
     ...vars,
   };
   return config;
-}
-
-function signedToken(claims, secret) {
-  const encode = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
-  const now = Math.floor(Date.now() / 1000);
-  const unsigned = `${encode({ alg: "HS256", typ: "JWT" })}.${encode({ ...claims, iat: now, exp: now + 3600 })}`;
-  return `${unsigned}.${createHmac("sha256", secret).update(unsigned).digest("base64url")}`;
 }
 
 async function call(url, token, { json, method = json === undefined ? "GET" : "POST", headers = {} } = {}) {
